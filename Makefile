@@ -1,0 +1,25 @@
+# Both targets do all set-up on a fresh machine: create .venv, install, then run.
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+SHARED_DATA := ../shared/data/aclImdb.tar.gz
+# The shared copy of IMDB when present; otherwise the tool downloads the canonical archive.
+DATA ?= $(wildcard $(SHARED_DATA))
+PRESET ?=
+
+.PHONY: run test lint
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+run: $(INSTALLED)
+	$(BIN)/gru-sentiment train $(if $(PRESET),--preset $(PRESET)) $(if $(DATA),--data $(DATA))
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check src tests bench

@@ -1,0 +1,99 @@
+"""Batches of padded ids, either all at one global length or bucketed by length.
+
+Bucketing sorts reviews by length into chunks of `batch_size`, so each batch is padded
+only to its own longest review (rounded up to a multiple of `LENGTH_STEP`, to keep the
+number of distinct shapes, and thus of compiled graphs, small). Padding goes at the end
+unless `padding="pre"`, so masks stay right-padded (what cuDNN requires).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+
+from .text import fit_length
+
+LENGTH_STEP = 32
+
+
+class PaddedBatches(keras.utils.PyDataset):
+    """`(ids, labels)` batches for fit / evaluate, or `ids` alone for predict.
+
+    ids: (batch, time) int32, 0 = padding at the end; labels: (batch,) float32.
+    With `shuffle`, the order of batches (and, unbucketed, of reviews) changes each epoch.
+    """
+
+    def __init__(
+        self,
+        seqs: Sequence[np.ndarray],
+        labels: np.ndarray | None,
+        batch_size: int,
+        max_len: int,
+        truncating: str = "post",
+        padding: str = "post",
+        bucket: bool = False,
+        shuffle: bool = False,
+        seed: int = 0,
+    ):
+        super().__init__()
+        self.seqs = [fit_length(s, max_len, truncating) for s in seqs]
+        self.labels = None if labels is None else np.asarray(labels, np.float32)
+        self.batch_size = batch_size
+        self.padding = padding
+        self.max_len = max_len
+        self.bucket = bucket
+        self.shuffle = shuffle
+        self.rng = np.random.default_rng(seed)
+        self.lengths = np.array([len(s) for s in self.seqs])
+        self.batches = self._make_batches()
+
+    def _make_batches(self) -> list[np.ndarray]:
+        n = len(self.seqs)
+        if self.bucket:
+            # Stable sort: equal lengths keep their (possibly shuffled) order.
+            start = self.rng.permutation(n) if self.shuffle else np.arange(n)
+            order = start[np.argsort(self.lengths[start], kind="stable")]
+        else:
+            order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        batches = [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
+        if self.shuffle and self.bucket:
+            self.rng.shuffle(batches)
+        return batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: int):
+        rows = self.batches[index]
+        if self.bucket:
+            longest = int(self.lengths[rows].max())
+            width = min(self.max_len, -(-longest // LENGTH_STEP) * LENGTH_STEP)
+        else:
+            width = self.max_len
+        ids = np.zeros((len(rows), width), np.int32)  # (batch, time)
+        for r, i in enumerate(rows):
+            if self.padding == "post":
+                ids[r, : self.lengths[i]] = self.seqs[i]
+            else:
+                ids[r, width - self.lengths[i] :] = self.seqs[i]
+        if self.labels is None:
+            return (ids,)
+        return ids, self.labels[rows]
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self.batches = self._make_batches()
+
+    def order(self) -> np.ndarray:
+        """Row indices in the order batches yield them (to undo bucketing after predict)."""
+        return np.concatenate(self.batches)
+
+
+def predict_proba(model: keras.Model, batches: PaddedBatches) -> np.ndarray:
+    """(n,) probability of positive, in the original order of the reviews."""
+    probs = model.predict(batches, verbose=0).reshape(-1)
+    out = np.empty_like(probs)
+    out[batches.order()] = probs
+    return out

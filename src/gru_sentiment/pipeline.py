@@ -1,0 +1,212 @@
+"""The whole flow as two functions: `train_run` writes a run folder, `evaluate_run`
+reloads one and scores the test set again."""
+
+from __future__ import annotations
+
+import csv
+import io
+import platform
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from . import evaluate, runs
+from .config import Config
+from .data import Split, load_corpus, subsample, train_validation
+from .files import read_json, write_json, write_text
+from .text import TextEncoder
+
+
+@dataclass
+class DataSpec:
+    """Where the reviews come from and how much of them to use."""
+
+    path: str | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    train_limit: int | None = None
+    test_limit: int | None = None
+
+
+@dataclass
+class Splits:
+    train: Split
+    validation: Split
+    test: Split
+    source: str
+    skipped: dict
+
+
+def load_splits(spec: DataSpec, cfg: Config) -> Splits:
+    """Train / validation (carved from train with the run's seed) / test."""
+    corpus = load_corpus(spec.path, spec.text_column, spec.label_column)
+    train, validation = train_validation(
+        subsample(corpus["train"], spec.train_limit, cfg.seed), cfg.val_fraction, cfg.seed
+    )
+    test = subsample(corpus["test"], spec.test_limit, cfg.seed)
+    return Splits(train, validation, test, corpus.source, dict(corpus.skipped))
+
+
+def batches(encoder: TextEncoder, split: Split, cfg: Config, training: bool = False):
+    """A PaddedBatches over `split`, shuffled only for training."""
+    from .batching import PaddedBatches
+
+    return PaddedBatches(
+        encoder.encode(split.texts),
+        split.labels,
+        cfg.batch_size,
+        cfg.max_len,
+        truncating=cfg.truncating,
+        padding=cfg.padding,
+        bucket=cfg.bucket,
+        shuffle=training,
+        seed=cfg.seed,
+    )
+
+
+def versions() -> dict:
+    names = ("gru-sentiment", "keras", "tensorflow", "jax", "numpy", "tokenizers", "scikit-learn")
+    found = {"python": platform.python_version()}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def train_run(
+    cfg: Config,
+    run_dir: Path,
+    spec: DataSpec,
+    force: bool = False,
+    log: Callable = print,
+) -> dict:
+    """Train `cfg` on `spec`, evaluate on test and write the complete run folder.
+
+    An unfinished run of the same config in `run_dir` is resumed; a complete one is
+    kept unless `force`.
+    """
+    import keras
+
+    from . import batching, models, training
+    from .runtime import device_info
+
+    run_dir = Path(run_dir)
+    if runs.is_complete(run_dir) and not force:
+        raise runs.RunError(f"{run_dir} already holds a complete run; pass --force to replace it")
+    record = {"config": cfg.to_dict(), "data": spec.__dict__}
+    if force or not (run_dir / runs.CONFIG).exists():
+        runs.clear(run_dir)
+    else:
+        previous = read_json(run_dir / runs.CONFIG)
+        if {k: previous.get(k) for k in record} != record:
+            raise runs.RunError(
+                f"{run_dir} holds an unfinished run with another configuration; "
+                "pass --force to start over"
+            )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(cfg.seed)
+
+    log("loading data ...")
+    splits = load_splits(spec, cfg)
+    log(
+        f"train {len(splits.train):,}, validation {len(splits.validation):,}, "
+        f"test {len(splits.test):,} reviews from {splits.source}"
+    )
+    record.update(
+        seed=cfg.seed,
+        source=splits.source,
+        sizes={s: len(getattr(splits, s)) for s in ("train", "validation", "test")},
+        skipped=splits.skipped,
+        versions=versions(),
+        **device_info(),
+    )
+    write_json(run_dir / runs.CONFIG, record)
+
+    encoder = TextEncoder.fit(splits.train.texts, cfg.vocab_size)
+    encoder.save(run_dir / runs.TOKENIZER)
+    train_batches = batches(encoder, splits.train, cfg, training=True)
+    val_batches = batches(encoder, splits.validation, cfg)
+
+    started = time.perf_counter()
+    model, state = training.fit(
+        models.build_model(cfg),
+        cfg,
+        train_batches,
+        val_batches,
+        run_dir / runs.CHECKPOINTS,
+        log,
+    )
+    train_seconds = sum(row["seconds"] for row in state["history"])
+    log(
+        f"trained {len(state['history'])} epochs in {time.perf_counter() - started:.0f} s; "
+        f"best epoch {state['best_epoch']}"
+    )
+    model.save(run_dir / runs.MODEL)
+    write_text(run_dir / runs.HISTORY, _history_csv(state["history"]))
+    from . import plots
+
+    plots.learning_curves(
+        {k: [row[k] for row in state["history"]] for k in state["history"][0]},
+        run_dir / runs.PLOTS / "learning_curves.png",
+    )
+
+    probs = batching.predict_proba(model, batches(encoder, splits.test, cfg))
+    metrics = _score(run_dir, splits.test, probs, threshold=0.5, seed=cfg.seed)
+    metrics.update(
+        train_seconds=round(train_seconds, 1),
+        seconds_per_epoch=round(train_seconds / len(state["history"]), 1),
+        epochs_run=len(state["history"]),
+        best_epoch=state["best_epoch"],
+        params=model.count_params(),
+    )
+    write_json(run_dir / runs.METRICS, metrics)
+    shutil.rmtree(run_dir / runs.CHECKPOINTS, ignore_errors=True)
+    runs.write_manifest(run_dir)
+    log(evaluate.classification_report(splits.test.labels, probs))
+    return metrics
+
+
+def _score(run_dir: Path, test: Split, probs: np.ndarray, threshold: float, seed: int) -> dict:
+    """Test metrics, plots, examples and per-review predictions into the run folder."""
+    metrics = evaluate.test_metrics(test.labels, probs, threshold)
+    evaluate.write_plots(test.labels, probs, metrics, run_dir / runs.PLOTS)
+    write_json(run_dir / runs.EXAMPLES, evaluate.examples(test, probs, threshold, seed))
+    return metrics
+
+
+def _history_csv(rows: list[dict]) -> str:
+    columns = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"]
+    columns += [k for k in rows[0] if k not in columns]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def evaluate_run(run_dir: Path, data_path: str | None = None, log: Callable = print) -> dict:
+    """Reload a complete run (tokenizer, model, config) and score its test set again."""
+    import keras
+
+    from . import batching
+
+    run_dir = Path(run_dir)
+    runs.verify(run_dir)
+    record = read_json(run_dir / runs.CONFIG)
+    cfg = Config.from_dict(record["config"])
+    spec = DataSpec(**{**record["data"], "path": data_path or record["data"]["path"]})
+    test = load_splits(spec, cfg).test
+    encoder = TextEncoder.load(run_dir / runs.TOKENIZER)
+    model = keras.models.load_model(run_dir / runs.MODEL, safe_mode=True)
+    stored = read_json(run_dir / runs.METRICS)
+    probs = batching.predict_proba(model, batches(encoder, test, cfg))
+    metrics = evaluate.test_metrics(test.labels, probs, stored["threshold"])
+    log(evaluate.classification_report(test.labels, probs, stored["threshold"]))
+    return metrics

@@ -1,0 +1,133 @@
+"""Shared fixtures: tiny synthetic datasets made in temp folders, and the real archive."""
+
+from __future__ import annotations
+
+import os
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_ARCHIVE = REPO.parent / "shared" / "data" / "aclImdb.tar.gz"
+
+POSITIVE = ["great", "wonderful", "loved", "brilliant", "superb", "moving", "excellent"]
+NEGATIVE = ["awful", "boring", "hated", "terrible", "dull", "waste", "worst"]
+FILLER = ["the", "movie", "film", "plot", "actor", "scene", "story", "was", "and", "a", "it"]
+
+
+def review(rng: np.random.Generator, label: int, n_words: int = 30) -> str:
+    """A review whose sentiment words all agree with `label`, in filler text."""
+    cues = POSITIVE if label == 1 else NEGATIVE
+    words = [rng.choice(cues) if rng.random() < 0.2 else rng.choice(FILLER) for _ in range(n_words)]
+    return " ".join(words).capitalize() + ".<br /><br />" + rng.choice(cues) + "!"
+
+
+def make_imdb(root: Path, per_folder: int = 20, unsup: int = 10, seed: int = 0) -> Path:
+    """A synthetic aclImdb/ folder in the canonical layout; returns the aclImdb path."""
+    rng = np.random.default_rng(seed)
+    base = root / "aclImdb"
+    folders = {"train/neg": 0, "train/pos": 1, "test/neg": 0, "test/pos": 1, "train/unsup": None}
+    for rel, label in folders.items():
+        folder = base / rel
+        folder.mkdir(parents=True)
+        count = unsup if label is None else per_folder
+        for i in range(count):
+            stars = rng.integers(7, 11) if label else rng.integers(1, 5)
+            rating = 0 if label is None else int(stars)
+            text = review(
+                rng,
+                label if label is not None else int(rng.integers(0, 2)),
+                int(rng.integers(10, 60)),
+            )
+            (folder / f"{i}_{rating}.txt").write_text(text, encoding="utf-8")
+    return base
+
+
+def counts(per_folder: int, unsup: int) -> dict[str, int]:
+    return {
+        "train/neg": per_folder,
+        "train/pos": per_folder,
+        "test/neg": per_folder,
+        "test/pos": per_folder,
+        "train/unsup": unsup,
+    }
+
+
+def make_archive(folder: Path, archive: Path) -> Path:
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname="aclImdb")
+    return archive
+
+
+@pytest.fixture(scope="session")
+def test_home(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(test_home, monkeypatch):
+    """Tests cache extracted archives in one temp folder (keyed by archive), never ~/.cache."""
+    monkeypatch.setenv("GRU_SENTIMENT_HOME", str(test_home))
+    monkeypatch.delenv("GRU_SENTIMENT_DATA", raising=False)
+
+
+@pytest.fixture
+def imdb_dir(tmp_path) -> Path:
+    return make_imdb(tmp_path / "data")
+
+
+@pytest.fixture
+def imdb_archive(tmp_path, imdb_dir) -> Path:
+    return make_archive(imdb_dir, tmp_path / "aclImdb_v1.tar.gz")
+
+
+@pytest.fixture(scope="session")
+def real_archive() -> Path:
+    if not REAL_ARCHIVE.exists():
+        pytest.fail(f"the real IMDB archive is missing: {REAL_ARCHIVE}")
+    return REAL_ARCHIVE
+
+
+def make_jsonl(path: Path, n_train: int = 80, n_test: int = 40, seed: int = 0) -> Path:
+    """A labeled JSONL corpus with a split column, learnable in one epoch."""
+    import json
+
+    rng = np.random.default_rng(seed)
+    lines = []
+    for split, n in (("train", n_train), ("test", n_test)):
+        for i in range(n):
+            label = i % 2
+            text = review(rng, label, int(rng.integers(10, 60)))
+            lines.append(
+                json.dumps({"id": f"{split}-{i}", "text": text, "label": label, "split": split})
+            )
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def corpus_jsonl(tmp_path) -> Path:
+    return make_jsonl(tmp_path / "corpus.jsonl")
+
+
+TINY = [
+    "--set",
+    "vocab_size=100",
+    "--set",
+    "embed_dim=8",
+    "--set",
+    "units=4",
+    "--set",
+    "units2=4",
+    "--set",
+    "dense_units=4",
+    "--set",
+    "batch_size=16",
+    "--set",
+    "max_len=48",
+]

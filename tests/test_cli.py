@@ -1,0 +1,87 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import make_imdb
+from typer.testing import CliRunner
+
+from gru_sentiment.cli import app
+
+runner = CliRunner()
+COMMANDS = ["eda", "train", "evaluate", "params"]
+
+
+def test_help_lists_commands_without_importing_keras():
+    code = (
+        "import sys; from typer.testing import CliRunner; from gru_sentiment.cli import app;"
+        "r = CliRunner().invoke(app, ['--help']); print(r.output);"
+        "print('HEAVY' if {'keras', 'tensorflow'} & set(sys.modules) else 'LIGHT')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip().endswith("LIGHT")
+    for command in COMMANDS:
+        assert command in out.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_help_has_an_example(command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert f"Example: gru-sentiment {command}" in result.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--preset", "nope"], "unknown preset 'nope'"),
+        (["train", "--epochs", "-1"], "--epochs must be a positive number"),
+        (["train", "--data", "/does/not/exist"], "data path does not exist"),
+        (["train", "--set", "colour=blue"], "--set expects FIELD=VALUE"),
+        (["train", "--set", "dropout=2"], "dropout must be in [0, 1)"),
+        (["evaluate", "/does/not/exist"], "no run folder"),
+    ],
+)
+def test_bad_options_fail_in_one_line(args, message):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_eda_writes_numbers_and_plots(tmp_path, corpus_jsonl):
+    out = tmp_path / "eda"
+    result = runner.invoke(
+        app,
+        [
+            "eda",
+            "--data",
+            str(corpus_jsonl),
+            "--out",
+            str(out),
+            "--max-len",
+            "40",
+            "--vocab-size",
+            "12",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "eda.json").read_text())
+    assert summary["split_counts"] == {"train": 80, "test": 40}
+    assert summary["class_counts"]["train"] == {"negative": 40, "positive": 40}
+    assert 0 < summary["share_longer_than_max_len"] < 1
+    assert 0 < summary["share_unknown_tokens"] < 1
+    assert summary["example"]["decoded"].startswith("<start>")
+    for png in ("class_balance.png", "lengths.png", "ratings.png"):
+        assert (out / png).stat().st_size > 1000
+
+
+def test_eda_on_imdb_layout_reports_ratings(tmp_path):
+    from gru_sentiment import eda
+    from gru_sentiment.data import load_imdb
+
+    corpus = load_imdb(make_imdb(tmp_path), expected_counts=None)
+    summary = eda.describe(corpus, tmp_path / "eda", max_len=30, vocab_size=50)
+    assert summary["split_counts"]["unsup"] == 10
+    assert set(summary["ratings_by_label"]["positive"]) <= {7, 8, 9, 10}  # before JSON
+    assert "unsup" not in summary["class_counts"]

@@ -1,0 +1,131 @@
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import TINY, make_jsonl
+from typer.testing import CliRunner
+
+from gru_sentiment import runs
+from gru_sentiment.cli import app
+
+runner = CliRunner()
+METRIC_KEYS = {
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "confusion_matrix",
+    "threshold",
+    "n_test",
+    "train_seconds",
+    "seconds_per_epoch",
+}
+
+
+def test_params_match_the_tutorial():
+    from gru_sentiment.config import preset
+    from gru_sentiment.models import params_table
+
+    gru, lstm = params_table(preset("tutorial"))
+    assert (gru["params"], lstm["params"]) == (1_371_137, 1_400_513)
+    assert round(gru["saving"] * 100, 2) == 2.10
+    result = runner.invoke(app, ["params", "--preset", "tutorial"])
+    assert "1,371,137" in result.output and "2.10%" in result.output
+
+
+def test_train_evaluate_and_reload_give_the_same_metrics(tmp_path, corpus_jsonl):
+    run_dir = tmp_path / "run"
+    args = ["train", "--data", str(corpus_jsonl), "--out", str(run_dir), "--epochs", "1", *TINY]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "precision    recall  f1-score" in result.output  # the classification report
+    for name in runs.REQUIRED + (
+        "plots/learning_curves.png",
+        "plots/confusion_matrix.png",
+        "plots/roc.png",
+        runs.MANIFEST,
+    ):
+        assert (run_dir / name).exists(), name
+    assert not (run_dir / runs.CHECKPOINTS).exists()
+    metrics = json.loads((run_dir / runs.METRICS).read_text())
+    assert set(metrics) >= METRIC_KEYS and metrics["n_test"] == 40
+    record = json.loads((run_dir / runs.CONFIG).read_text())
+    assert record["config"]["vocab_size"] == 100 and record["backend"] == "tensorflow"
+    assert record["device"] in ("cpu", "gpu") and "keras" in record["versions"]
+    rows = list(csv.DictReader((run_dir / runs.HISTORY).open()))
+    assert len(rows) == 1
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"} <= set(rows[0])
+    examples = json.loads((run_dir / runs.EXAMPLES).read_text())
+    assert len(examples) == 5 and {"text", "true", "predicted", "probability"} <= set(examples[0])
+
+    again = runner.invoke(app, ["evaluate", str(run_dir)])
+    assert again.exit_code == 0, again.output
+    from gru_sentiment.pipeline import evaluate_run
+
+    reloaded = evaluate_run(run_dir, log=lambda _: None)
+    assert reloaded["confusion_matrix"] == metrics["confusion_matrix"]
+    for key in ("accuracy", "precision", "recall", "f1", "roc_auc"):
+        assert reloaded[key] == pytest.approx(metrics[key], abs=1e-6), key
+
+    # A complete run is kept without --force, and refused when tampered with.
+    kept = runner.invoke(app, args)
+    assert kept.exit_code == 0 and "already holds a complete run" in kept.output
+    (run_dir / runs.TOKENIZER).write_text("{}")
+    broken = runner.invoke(app, ["evaluate", str(run_dir)])
+    assert broken.exit_code == 2 and "does not match its checksum" in broken.output
+
+
+def test_killed_training_resumes_from_its_last_epoch(tmp_path):
+    data = make_jsonl(tmp_path / "big.jsonl", n_train=1500, n_test=40)
+    run_dir = tmp_path / "run"
+    args = [
+        "train",
+        "--data",
+        str(data),
+        "--out",
+        str(run_dir),
+        "--epochs",
+        "3",
+        "--set",
+        "patience=5",
+        *TINY[:-2],
+        "--set",
+        "max_len=64",
+    ]
+    state = run_dir / runs.CHECKPOINTS / "state.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gru_sentiment", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.time() + 240
+    while not state.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = json.loads(state.read_text())["epochs_done"]
+    assert 1 <= done < 3 and not runs.is_complete(run_dir)
+
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"resuming after epoch {done} of 3" in result.output
+    rows = list(csv.DictReader((run_dir / runs.HISTORY).open()))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    assert runs.is_complete(run_dir)
+
+
+def test_unfinished_run_with_another_config_is_not_mixed(tmp_path, corpus_jsonl):
+    run_dir = tmp_path / "run"
+    (run_dir).mkdir()
+    (run_dir / runs.CONFIG).write_text(json.dumps({"config": {"seed": 1}, "data": {}}))
+    result = runner.invoke(
+        app, ["train", "--data", str(corpus_jsonl), "--out", str(run_dir), "--epochs", "1", *TINY]
+    )
+    assert result.exit_code == 2 and "another configuration" in result.output
