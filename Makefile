@@ -7,6 +7,10 @@ SHARED_DATA := ../shared/data/aclImdb.tar.gz
 DATA ?= $(wildcard $(SHARED_DATA))
 PRESET ?=
 
+# The browser tests drive Debian's Chromium (Playwright cannot download its own here).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 .PHONY: run test lint
 
 $(INSTALLED): pyproject.toml
@@ -18,7 +22,10 @@ $(INSTALLED): pyproject.toml
 run: $(INSTALLED)
 	$(BIN)/gru-sentiment train $(if $(PRESET),--preset $(PRESET)) $(if $(DATA),--data $(DATA))
 
-test: $(INSTALLED)
+$(CHROMIUM):
+	$(SUDO) apt-get install -y -q chromium || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
+
+test: $(INSTALLED) $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 lint: $(INSTALLED)

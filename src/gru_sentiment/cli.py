@@ -196,3 +196,7 @@ def params(
     for row in table:
         typer.echo(f"{row['cell']:<6} {row['params']:>12,}")
     typer.echo(f"GRU saves {table[0]['saving']:.2%} of the LSTM's parameters")
+
+
+# More commands live beside this file; importing them registers them on `app`.
+from . import cli_apply, cli_report  # noqa: E402, F401

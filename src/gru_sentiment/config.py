@@ -19,7 +19,9 @@ class Config:
     padding: str = "post"  # "post": padding at the end (right-padded masks, cuDNN-friendly)
     truncating: str = "post"  # "post" keeps the beginning, "pre" the end, "head+tail" both
     # --- model
-    arch: str = "stacked"  # "stacked": the tutorial's BiRNN -> RNN -> Dense stack
+    # "stacked": the tutorial's BiRNN -> RNN -> Dense; "conv_gru": Conv1D in front of it;
+    # "pooled": masked BiRNN, then max + mean pooling over time
+    arch: str = "stacked"
     cell: str = "gru"  # "gru" or "lstm"
     embed_dim: int = 128
     units: int = 64  # first (bidirectional) recurrent layer, per direction
@@ -28,6 +30,12 @@ class Config:
     dense_units: int = 32
     dense_dropout: float = 0.3
     mask: bool = False  # mask padding (id 0); the tutorial does not
+    embed_dropout: float = 0.0  # spatial dropout on embeddings: drops whole channels
+    pooling: str = "max+mean"  # pooled arch: "max", "mean" or "max+mean" over time
+    conv_filters: int = 64  # conv_gru arch
+    conv_kernel: int = 5
+    vectors: str | None = None  # GloVe / fastText text file initialising the embedding
+    freeze_embeddings: bool = False
     # --- training
     batch_size: int = 128
     epochs: int = 8
@@ -47,6 +55,7 @@ class Config:
             "truncating": ("post", "pre", "head+tail"),
             "arch": ARCHS,
             "cell": ("gru", "lstm"),
+            "pooling": ("max", "mean", "max+mean"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -69,7 +78,7 @@ class Config:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.vocab_size <= 4:
             raise ValueError("vocab_size must exceed the 4 reserved ids")
-        for name in ("dropout", "dense_dropout", "val_fraction"):
+        for name in ("dropout", "dense_dropout", "embed_dropout", "val_fraction"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if self.padding == "pre" and self.mask:
@@ -88,7 +97,7 @@ class Config:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
-ARCHS = ("stacked",)
+ARCHS = ("stacked", "conv_gru", "pooled")
 
 PRESETS: dict[str, Config] = {
     # Exactly the notebook: Embedding(10000,128) -> BiGRU(64) -> GRU(32) -> Dense(32) -> 1.
@@ -125,6 +134,8 @@ def parse_overrides(config: Config, assignments: list[str]) -> Config:
                 value = int(raw)
             elif kind == "float":
                 value = float(raw)
+            elif kind == "str | None":
+                value = raw or None
             else:
                 value = raw
         except ValueError:

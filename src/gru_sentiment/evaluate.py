@@ -32,6 +32,15 @@ def test_metrics(labels: np.ndarray, probs: np.ndarray, threshold: float = 0.5) 
     }
 
 
+def choose_threshold(labels: np.ndarray, probs: np.ndarray) -> float:
+    """The threshold (0.01 steps) with the best accuracy on these labels, the one closest
+    to 0.5 among ties. Call it on validation data only, never on test."""
+    grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
+    accuracy = np.array([((probs >= t) == labels).mean() for t in grid])
+    best = np.flatnonzero(accuracy == accuracy.max())
+    return float(grid[best[np.argmin(np.abs(grid[best] - 0.5))]])
+
+
 def classification_report(labels: np.ndarray, probs: np.ndarray, threshold: float = 0.5) -> str:
     """The tutorial's per-class report, four digits."""
     predicted = (probs >= threshold).astype(int)

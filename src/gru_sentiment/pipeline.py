@@ -52,12 +52,12 @@ def load_splits(spec: DataSpec, cfg: Config) -> Splits:
     return Splits(train, validation, test, corpus.source, dict(corpus.skipped))
 
 
-def batches(encoder: TextEncoder, split: Split, cfg: Config, training: bool = False):
-    """A PaddedBatches over `split`, shuffled only for training."""
+def batches(seqs: list[np.ndarray], split: Split, cfg: Config, training: bool = False):
+    """A PaddedBatches over the encoded `split`, shuffled only for training."""
     from .batching import PaddedBatches
 
     return PaddedBatches(
-        encoder.encode(split.texts),
+        seqs,
         split.labels,
         cfg.batch_size,
         cfg.max_len,
@@ -131,12 +131,16 @@ def train_run(
 
     encoder = TextEncoder.fit(splits.train.texts, cfg.vocab_size)
     encoder.save(run_dir / runs.TOKENIZER)
-    train_batches = batches(encoder, splits.train, cfg, training=True)
-    val_batches = batches(encoder, splits.validation, cfg)
+    encoded = {s: encoder.encode(getattr(splits, s).texts) for s in ("train", "validation", "test")}
+    train_batches = batches(encoded["train"], splits.train, cfg, training=True)
+    val_batches = batches(encoded["validation"], splits.validation, cfg)
 
+    model = models.build_model(cfg)
+    if cfg.vectors:
+        _init_embedding(model, cfg, encoder, log)
     started = time.perf_counter()
     model, state = training.fit(
-        models.build_model(cfg),
+        model,
         cfg,
         train_batches,
         val_batches,
@@ -157,9 +161,15 @@ def train_run(
         run_dir / runs.PLOTS / "learning_curves.png",
     )
 
-    probs = batching.predict_proba(model, batches(encoder, splits.test, cfg))
+    val_probs = batching.predict_proba(model, val_batches)
+    probs = batching.predict_proba(model, batches(encoded["test"], splits.test, cfg))
+    _write_predictions(run_dir, cfg, splits, encoded, val_probs, probs)
     metrics = _score(run_dir, splits.test, probs, threshold=0.5, seed=cfg.seed)
+    # The decision threshold predict uses: chosen on validation, reported on test.
+    decision = evaluate.choose_threshold(splits.validation.labels, val_probs)
     metrics.update(
+        decision_threshold=decision,
+        at_decision_threshold=evaluate.test_metrics(splits.test.labels, probs, decision),
         train_seconds=round(train_seconds, 1),
         seconds_per_epoch=round(train_seconds / len(state["history"]), 1),
         epochs_run=len(state["history"]),
@@ -171,6 +181,41 @@ def train_run(
     runs.write_manifest(run_dir)
     log(evaluate.classification_report(splits.test.labels, probs))
     return metrics
+
+
+def _init_embedding(model, cfg: Config, encoder: TextEncoder, log: Callable) -> None:
+    from .vectors import embedding_matrix
+
+    matrix, coverage = embedding_matrix(cfg.vectors, encoder, cfg.seed)
+    if matrix.shape[1] != cfg.embed_dim:
+        raise runs.RunError(
+            f"{cfg.vectors} has {matrix.shape[1]}-dimensional vectors; "
+            f"pass --set embed_dim={matrix.shape[1]}"
+        )
+    model.get_layer("embedding").set_weights([matrix])
+    log(f"embedding initialised from {cfg.vectors}: {coverage:.1%} of the vocabulary found")
+
+
+def _write_predictions(run_dir, cfg, splits, encoded, val_probs, test_probs) -> None:
+    """predictions.csv: one row per validation and test review (for reports and analysis)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["split", "id", "label", "probability", "rating", "tokens", "truncated"])
+    for name, probs in (("validation", val_probs), ("test", test_probs)):
+        split = getattr(splits, name)
+        for i, seq in enumerate(encoded[name]):
+            writer.writerow(
+                [
+                    name,
+                    split.ids[i],
+                    int(split.labels[i]),
+                    f"{probs[i]:.6f}",
+                    int(split.ratings[i]),
+                    len(seq),
+                    int(len(seq) > cfg.max_len),
+                ]
+            )
+    write_text(run_dir / runs.PREDICTIONS, out.getvalue())
 
 
 def _score(run_dir: Path, test: Split, probs: np.ndarray, threshold: float, seed: int) -> dict:
@@ -206,7 +251,7 @@ def evaluate_run(run_dir: Path, data_path: str | None = None, log: Callable = pr
     encoder = TextEncoder.load(run_dir / runs.TOKENIZER)
     model = keras.models.load_model(run_dir / runs.MODEL, safe_mode=True)
     stored = read_json(run_dir / runs.METRICS)
-    probs = batching.predict_proba(model, batches(encoder, test, cfg))
+    probs = batching.predict_proba(model, batches(encoder.encode(test.texts), test, cfg))
     metrics = evaluate.test_metrics(test.labels, probs, stored["threshold"])
     log(evaluate.classification_report(test.labels, probs, stored["threshold"]))
     return metrics
