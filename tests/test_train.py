@@ -129,3 +129,34 @@ def test_unfinished_run_with_another_config_is_not_mixed(tmp_path, corpus_jsonl)
         app, ["train", "--data", str(corpus_jsonl), "--out", str(run_dir), "--epochs", "1", *TINY]
     )
     assert result.exit_code == 2 and "another configuration" in result.output
+
+
+@pytest.mark.parametrize("name", ["tutorial", "recurrent", "hybrid"])
+def test_every_preset_trains_and_reloads(tmp_path, corpus_jsonl, name):
+    from gru_sentiment.config import PRESETS
+
+    assert name in PRESETS
+    run_dir = tmp_path / name
+    result = runner.invoke(app, ["train", "--preset", name, "--data", str(corpus_jsonl),
+                                 "--out", str(run_dir), "--epochs", "1", *TINY])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((run_dir / runs.METRICS).read_text())
+    record = json.loads((run_dir / runs.CONFIG).read_text())
+    assert record["config"]["preset"] == name
+    if PRESETS[name].ngram_branch:
+        assert {"recurrent_accuracy", "ngram_accuracy"} <= set(metrics)
+        assert (run_dir / "linear.npy").exists() and (run_dir / "stack.json").exists()
+    from gru_sentiment.pipeline import evaluate_run
+
+    again = evaluate_run(run_dir, log=lambda _: None)
+    assert again["accuracy"] == pytest.approx(metrics["accuracy"], abs=1e-6)
+
+
+def test_second_run_reuses_the_prepared_ids(tmp_path, corpus_jsonl):
+    args = ["train", "--data", str(corpus_jsonl), "--epochs", "1", "--preset", "tutorial", *TINY]
+    first = runner.invoke(app, [*args, "--out", str(tmp_path / "a"), "--seed", "5"])
+    second = runner.invoke(app, [*args, "--out", str(tmp_path / "b"), "--seed", "5"])
+    assert "tokenized and encoded" in first.output
+    assert "using cached token ids" in second.output
+    assert (tmp_path / "a" / "tokenizer.json").read_text() == (
+        tmp_path / "b" / "tokenizer.json").read_text()

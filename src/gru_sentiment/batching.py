@@ -58,20 +58,31 @@ class PaddedBatches(keras.utils.PyDataset):
         else:
             order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         batches = [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
-        if self.shuffle and self.bucket:
-            self.rng.shuffle(batches)
+        if self.bucket:
+            if self.shuffle:
+                self.rng.shuffle(batches)
+            # Keras derives the input signature from batches 0 and 1 and keeps a dimension
+            # variable only where they differ: put the widest and the narrowest batch there.
+            if len(batches) > 1:
+                widest = max(range(len(batches)), key=lambda i: self._width(batches[i]))
+                batches[0], batches[widest] = batches[widest], batches[0]
+                narrowest = min(range(1, len(batches)), key=lambda i: self._width(batches[i]))
+                batches[1], batches[narrowest] = batches[narrowest], batches[1]
         return batches
+
+    def _width(self, rows: np.ndarray) -> int:
+        """Padded length of a batch: its longest review rounded up to LENGTH_STEP."""
+        if not self.bucket:
+            return self.max_len
+        longest = int(self.lengths[rows].max())
+        return min(self.max_len, -(-longest // LENGTH_STEP) * LENGTH_STEP)
 
     def __len__(self) -> int:
         return len(self.batches)
 
     def __getitem__(self, index: int):
         rows = self.batches[index]
-        if self.bucket:
-            longest = int(self.lengths[rows].max())
-            width = min(self.max_len, -(-longest // LENGTH_STEP) * LENGTH_STEP)
-        else:
-            width = self.max_len
+        width = self._width(rows)
         ids = np.zeros((len(rows), width), np.int32)  # (batch, time)
         for r, i in enumerate(rows):
             if self.padding == "post":

@@ -36,6 +36,9 @@ class Config:
     conv_kernel: int = 5
     vectors: str | None = None  # GloVe / fastText text file initialising the embedding
     freeze_embeddings: bool = False
+    # Hybrid: add an n-gram branch (NB-weighted logistic regression on hashed 1..3-grams)
+    # and combine both models' log-odds with weights fitted on validation.
+    ngram_branch: bool = False
     # --- training
     batch_size: int = 128
     epochs: int = 8
@@ -102,8 +105,30 @@ ARCHS = ("stacked", "conv_gru", "pooled")
 PRESETS: dict[str, Config] = {
     # Exactly the notebook: Embedding(10000,128) -> BiGRU(64) -> GRU(32) -> Dense(32) -> 1.
     "tutorial": Config(),
+    # Pure recurrent: masked BiGRU over (nearly) whole reviews, max + mean pooling.
+    "recurrent": Config(
+        preset="recurrent",
+        vocab_size=30_000,
+        max_len=400,
+        truncating="head+tail",
+        arch="pooled",
+        units=64,
+        embed_dim=128,
+        dropout=0.0,
+        embed_dropout=0.25,
+        dense_units=64,
+        dense_dropout=0.3,
+        mask=True,
+        bucket=True,
+        batch_size=64,
+        epochs=4,
+        patience=1,
+        lr_patience=1,
+    ),
 }
-DEFAULT_PRESET = "tutorial"
+# The default: the recurrent preset plus an n-gram branch, stacked on validation.
+PRESETS["hybrid"] = PRESETS["recurrent"].replace(preset="hybrid", ngram_branch=True)
+DEFAULT_PRESET = "hybrid"
 
 
 def preset(name: str) -> Config:

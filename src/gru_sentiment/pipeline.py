@@ -4,6 +4,7 @@ reloads one and scores the test set again."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import platform
 import shutil
@@ -17,8 +18,8 @@ import numpy as np
 
 from . import evaluate, runs
 from .config import Config
-from .data import Split, load_corpus, subsample, train_validation
-from .files import read_json, write_json, write_text
+from .data import Split, home_dir, load_corpus, subsample, train_validation
+from .files import read_json, write_atomic, write_json, write_text
 from .text import TextEncoder
 
 
@@ -31,6 +32,9 @@ class DataSpec:
     label_column: str = "label"
     train_limit: int | None = None
     test_limit: int | None = None
+
+
+SPLIT_ORDER = ("train", "validation", "test")
 
 
 @dataclass
@@ -129,9 +133,8 @@ def train_run(
     )
     write_json(run_dir / runs.CONFIG, record)
 
-    encoder = TextEncoder.fit(splits.train.texts, cfg.vocab_size)
+    encoder, encoded = prepare_ids(splits, cfg, log)
     encoder.save(run_dir / runs.TOKENIZER)
-    encoded = {s: encoder.encode(getattr(splits, s).texts) for s in ("train", "validation", "test")}
     train_batches = batches(encoded["train"], splits.train, cfg, training=True)
     val_batches = batches(encoded["validation"], splits.validation, cfg)
 
@@ -163,6 +166,9 @@ def train_run(
 
     val_probs = batching.predict_proba(model, val_batches)
     probs = batching.predict_proba(model, batches(encoded["test"], splits.test, cfg))
+    components = {}
+    if cfg.ngram_branch:
+        val_probs, probs, components = _fit_ngram_branch(run_dir, splits, val_probs, probs, log)
     _write_predictions(run_dir, cfg, splits, encoded, val_probs, probs)
     metrics = _score(run_dir, splits.test, probs, threshold=0.5, seed=cfg.seed)
     # The decision threshold predict uses: chosen on validation, reported on test.
@@ -175,12 +181,71 @@ def train_run(
         epochs_run=len(state["history"]),
         best_epoch=state["best_epoch"],
         params=model.count_params(),
+        **components,
     )
     write_json(run_dir / runs.METRICS, metrics)
     shutil.rmtree(run_dir / runs.CHECKPOINTS, ignore_errors=True)
     runs.write_manifest(run_dir)
     log(evaluate.classification_report(splits.test.labels, probs))
     return metrics
+
+
+def prepare_ids(splits: Splits, cfg: Config, log: Callable = print):
+    """Tokenizer fitted on train and every split encoded, cached per (texts, tokenizer
+    config) under $GRU_SENTIMENT_HOME/prepared, so a second run skips this work."""
+    key = hashlib.sha256(f"v1:{cfg.vocab_size}".encode())
+    for name in SPLIT_ORDER:
+        for text in getattr(splits, name).texts:
+            key.update(text.encode())
+        key.update(b"\0split")
+    folder = home_dir() / "prepared" / key.hexdigest()[:20]
+    if (folder / "done").exists():
+        log(f"using cached token ids from {folder}")
+        ids = np.load(folder / "ids.npy", allow_pickle=False)
+        ends = np.load(folder / "ends.npy", allow_pickle=False)
+        seqs = np.split(ids, ends[:-1])
+        encoded, start = {}, 0
+        for name in SPLIT_ORDER:
+            n = len(getattr(splits, name))
+            encoded[name] = seqs[start : start + n]
+            start += n
+        return TextEncoder.load(folder / "tokenizer.json"), encoded
+    started = time.perf_counter()
+    encoder = TextEncoder.fit(splits.train.texts, cfg.vocab_size)
+    encoded = {name: encoder.encode(getattr(splits, name).texts) for name in SPLIT_ORDER}
+    log(f"tokenized and encoded in {time.perf_counter() - started:.1f} s")
+    folder.mkdir(parents=True, exist_ok=True)
+    every = [seq for name in SPLIT_ORDER for seq in encoded[name]]
+    ends = np.cumsum([len(seq) for seq in every])
+    write_atomic(folder / "ids.npy", lambda tmp: np.save(tmp, np.concatenate(every)))
+    write_atomic(folder / "ends.npy", lambda tmp: np.save(tmp, ends))
+    encoder.save(folder / "tokenizer.json")
+    write_text(folder / "done", "")  # last: marks the cache entry complete
+    return encoder, encoded
+
+
+def _fit_ngram_branch(run_dir: Path, splits: Splits, val_probs, test_probs, log: Callable):
+    """Fit the n-gram model on train and the stack on validation; returns the hybrid's
+    validation and test probabilities and each component's test accuracy."""
+    from .hybrid import Stack
+    from .linear import NBLogistic
+
+    started = time.perf_counter()
+    linear = NBLogistic.fit(splits.train.texts, splits.train.labels)
+    val_logits, test_logits = (
+        linear.logits(splits.validation.texts),
+        linear.logits(splits.test.texts),
+    )
+    stack = Stack.fit(val_probs, val_logits, splits.validation.labels)
+    linear.save(run_dir)
+    stack.save(run_dir)
+    log(f"n-gram branch fitted in {time.perf_counter() - started:.0f} s; stack {stack}")
+    components = {
+        "recurrent_accuracy": float(((test_probs >= 0.5) == splits.test.labels).mean()),
+        "ngram_accuracy": float(((test_logits >= 0) == splits.test.labels).mean()),
+        "ngram_seconds": round(time.perf_counter() - started, 1),
+    }
+    return stack.combine(val_probs, val_logits), stack.combine(test_probs, test_logits), components
 
 
 def _init_embedding(model, cfg: Config, encoder: TextEncoder, log: Callable) -> None:
@@ -240,7 +305,7 @@ def evaluate_run(run_dir: Path, data_path: str | None = None, log: Callable = pr
     """Reload a complete run (tokenizer, model, config) and score its test set again."""
     import keras
 
-    from . import batching
+    from . import batching, models  # noqa: F401  (models registers the custom layers)
 
     run_dir = Path(run_dir)
     runs.verify(run_dir)
@@ -252,6 +317,11 @@ def evaluate_run(run_dir: Path, data_path: str | None = None, log: Callable = pr
     model = keras.models.load_model(run_dir / runs.MODEL, safe_mode=True)
     stored = read_json(run_dir / runs.METRICS)
     probs = batching.predict_proba(model, batches(encoder.encode(test.texts), test, cfg))
+    if cfg.ngram_branch:
+        from .hybrid import Stack
+        from .linear import NBLogistic
+
+        probs = Stack.load(run_dir).combine(probs, NBLogistic.load(run_dir).logits(test.texts))
     metrics = evaluate.test_metrics(test.labels, probs, stored["threshold"])
     log(evaluate.classification_report(test.labels, probs, stored["threshold"]))
     return metrics

@@ -47,7 +47,8 @@ def write_manifest(run_dir: Path) -> dict:
 
 
 def verify(run_dir: Path, names: tuple[str, ...] = REQUIRED) -> None:
-    """Raise RunError unless the run is complete and `names` match their checksums."""
+    """Raise RunError unless the run is complete, has `names`, and every file listed in
+    the manifest matches its checksum."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"no run folder at {run_dir}")
@@ -55,10 +56,13 @@ def verify(run_dir: Path, names: tuple[str, ...] = REQUIRED) -> None:
         raise RunError(f"{run_dir} is not a complete run (no {MANIFEST}); train it first")
     manifest = read_json(run_dir / MANIFEST)
     for name in names:
-        path = run_dir / name
-        if name not in manifest or not path.exists():
+        if name not in manifest:
             raise RunError(f"{run_dir}: {name} is missing")
-        if sha256(path) != manifest[name]:
+    for name, digest in manifest.items():
+        path = run_dir / name
+        if not path.exists():
+            raise RunError(f"{run_dir}: {name} is missing")
+        if sha256(path) != digest:
             raise RunError(f"{run_dir}: {name} does not match its checksum in {MANIFEST}")
 
 
