@@ -151,6 +151,32 @@ def print_headline(metrics: dict, run_dir: Path) -> None:
     typer.echo(f"run folder: {run_dir}")
 
 
+@app.command()
+def baseline(
+    data: DataOpt = None,
+    out: Annotated[Path, typer.Option(help="Run folder for the baseline.")] = Path("runs/baseline"),
+    seed: Annotated[int, typer.Option(help="Seed of the train/validation split.")] = 42,
+    train_limit: Annotated[
+        int | None, typer.Option(help="Use a stratified subset of train.")
+    ] = None,
+    test_limit: Annotated[int | None, typer.Option(help="Use a stratified subset of test.")] = None,
+    text_column: TextColumnOpt = "text",
+    label_column: LabelColumnOpt = "label",
+) -> None:
+    """The linear baseline: TF-IDF 1-2-grams + logistic regression, same splits and files.
+
+    Example: gru-sentiment baseline --data aclImdb_v1.tar.gz --out runs/baseline
+    """
+    check_data_path(data)
+    check_positive(train_limit=train_limit, test_limit=test_limit)
+    from .baseline import run_baseline
+    from .pipeline import DataSpec
+
+    spec = DataSpec(data, text_column, label_column, train_limit, test_limit)
+    metrics = load_or_fail(run_baseline, out, spec, seed=seed, log=typer.echo)
+    print_headline(metrics, out)
+
+
 @app.command("evaluate")
 def evaluate_cmd(
     run_dir: Annotated[Path, typer.Argument(help="A complete run folder.")],

@@ -36,6 +36,10 @@ class Config:
     conv_kernel: int = 5
     vectors: str | None = None  # GloVe / fastText text file initialising the embedding
     freeze_embeddings: bool = False
+    # Initialise the embedding with word2vec trained on train + unlabeled reviews (IMDB's
+    # 50,000 train/unsup ones; a CSV corpus has none, so only its train texts).
+    pretrain_word2vec: bool = False
+    word2vec_epochs: int = 3
     # Hybrid: add an n-gram branch (NB-weighted logistic regression on hashed 1..3-grams)
     # and combine both models' log-odds with weights fitted on validation.
     ngram_branch: bool = False
@@ -105,7 +109,8 @@ ARCHS = ("stacked", "conv_gru", "pooled")
 PRESETS: dict[str, Config] = {
     # Exactly the notebook: Embedding(10000,128) -> BiGRU(64) -> GRU(32) -> Dense(32) -> 1.
     "tutorial": Config(),
-    # Pure recurrent: masked BiGRU over (nearly) whole reviews, max + mean pooling.
+    # Pure recurrent: masked BiGRU over (nearly) whole reviews, max + mean pooling, its
+    # embedding initialised by word2vec on the train + 50,000 unlabeled reviews.
     "recurrent": Config(
         preset="recurrent",
         vocab_size=30_000,
@@ -121,8 +126,9 @@ PRESETS: dict[str, Config] = {
         mask=True,
         bucket=True,
         batch_size=64,
-        epochs=4,
-        patience=1,
+        pretrain_word2vec=True,
+        epochs=6,
+        patience=2,
         lr_patience=1,
     ),
 }

@@ -44,16 +44,19 @@ class Splits:
     test: Split
     source: str
     skipped: dict
+    unlabeled: list[str]
 
 
 def load_splits(spec: DataSpec, cfg: Config) -> Splits:
     """Train / validation (carved from train with the run's seed) / test."""
-    corpus = load_corpus(spec.path, spec.text_column, spec.label_column)
+    names = ("train", "test", "unsup") if cfg.pretrain_word2vec else ("train", "test")
+    corpus = load_corpus(spec.path, spec.text_column, spec.label_column, names)
     train, validation = train_validation(
         subsample(corpus["train"], spec.train_limit, cfg.seed), cfg.val_fraction, cfg.seed
     )
     test = subsample(corpus["test"], spec.test_limit, cfg.seed)
-    return Splits(train, validation, test, corpus.source, dict(corpus.skipped))
+    unlabeled = corpus["unsup"].texts if "unsup" in corpus.splits else []
+    return Splits(train, validation, test, corpus.source, dict(corpus.skipped), unlabeled)
 
 
 def batches(seqs: list[np.ndarray], split: Split, cfg: Config, training: bool = False):
@@ -141,6 +144,8 @@ def train_run(
     model = models.build_model(cfg)
     if cfg.vectors:
         _init_embedding(model, cfg, encoder, log)
+    elif cfg.pretrain_word2vec:
+        model.get_layer("embedding").set_weights([_word2vec(splits, encoded, encoder, cfg, log)])
     started = time.perf_counter()
     model, state = training.fit(
         model,
@@ -169,13 +174,9 @@ def train_run(
     components = {}
     if cfg.ngram_branch:
         val_probs, probs, components = _fit_ngram_branch(run_dir, splits, val_probs, probs, log)
-    _write_predictions(run_dir, cfg, splits, encoded, val_probs, probs)
-    metrics = _score(run_dir, splits.test, probs, threshold=0.5, seed=cfg.seed)
-    # The decision threshold predict uses: chosen on validation, reported on test.
-    decision = evaluate.choose_threshold(splits.validation.labels, val_probs)
+    lengths = {name: [len(seq) for seq in encoded[name]] for name in ("validation", "test")}
+    metrics = write_evaluation(run_dir, splits, val_probs, probs, lengths, cfg.max_len, cfg.seed)
     metrics.update(
-        decision_threshold=decision,
-        at_decision_threshold=evaluate.test_metrics(splits.test.labels, probs, decision),
         train_seconds=round(train_seconds, 1),
         seconds_per_epoch=round(train_seconds / len(state["history"]), 1),
         epochs_run=len(state["history"]),
@@ -226,7 +227,7 @@ def prepare_ids(splits: Splits, cfg: Config, log: Callable = print):
 
 def _fit_ngram_branch(run_dir: Path, splits: Splits, val_probs, test_probs, log: Callable):
     """Fit the n-gram model on train and the stack on validation; returns the hybrid's
-    validation and test probabilities and each component's test accuracy."""
+    validation and test probabilities and each component's own test metrics."""
     from .hybrid import Stack
     from .linear import NBLogistic
 
@@ -241,17 +242,38 @@ def _fit_ngram_branch(run_dir: Path, splits: Splits, val_probs, test_probs, log:
     stack.save(run_dir)
     log(f"n-gram branch fitted in {time.perf_counter() - started:.0f} s; stack {stack}")
     components = {
-        "recurrent_accuracy": float(((test_probs >= 0.5) == splits.test.labels).mean()),
-        "ngram_accuracy": float(((test_logits >= 0) == splits.test.labels).mean()),
+        "recurrent": evaluate.test_metrics(splits.test.labels, test_probs),
+        "ngram": evaluate.test_metrics(splits.test.labels, 1 / (1 + np.exp(-test_logits))),
         "ngram_seconds": round(time.perf_counter() - started, 1),
     }
     return stack.combine(val_probs, val_logits), stack.combine(test_probs, test_logits), components
 
 
+def _word2vec(splits: Splits, encoded: dict, encoder: TextEncoder, cfg: Config, log: Callable):
+    """word2vec on train + unlabeled reviews (never validation or test), cached beside the
+    prepared ids."""
+    from .pretrain import word2vec_matrix
+
+    texts_key = hashlib.sha256(encoder.tokenizer.to_str().encode())
+    for text in splits.train.texts + splits.unlabeled:
+        texts_key.update(text.encode())
+    name = f"word2vec-{texts_key.hexdigest()[:16]}-{cfg.embed_dim}-{cfg.word2vec_epochs}-{cfg.seed}"
+    cached = home_dir() / "prepared" / f"{name}.npy"
+    if cached.exists():
+        log(f"using cached word2vec vectors {cached}")
+        return np.load(cached, allow_pickle=False)
+    started = time.perf_counter()
+    seqs = encoded["train"] + encoder.encode(splits.unlabeled)
+    matrix = word2vec_matrix(seqs, cfg.vocab_size, cfg.embed_dim, cfg.word2vec_epochs, cfg.seed)
+    log(f"word2vec on {len(seqs):,} reviews in {time.perf_counter() - started:.0f} s")
+    write_atomic(cached, lambda tmp: np.save(tmp, matrix))
+    return matrix
+
+
 def _init_embedding(model, cfg: Config, encoder: TextEncoder, log: Callable) -> None:
     from .vectors import embedding_matrix
 
-    matrix, coverage = embedding_matrix(cfg.vectors, encoder, cfg.seed)
+    matrix, coverage = embedding_matrix(cfg.vectors, encoder, cfg.vocab_size, cfg.seed)
     if matrix.shape[1] != cfg.embed_dim:
         raise runs.RunError(
             f"{cfg.vectors} has {matrix.shape[1]}-dimensional vectors; "
@@ -261,33 +283,38 @@ def _init_embedding(model, cfg: Config, encoder: TextEncoder, log: Callable) -> 
     log(f"embedding initialised from {cfg.vectors}: {coverage:.1%} of the vocabulary found")
 
 
-def _write_predictions(run_dir, cfg, splits, encoded, val_probs, test_probs) -> None:
-    """predictions.csv: one row per validation and test review (for reports and analysis)."""
+def write_evaluation(
+    run_dir: Path,
+    splits: Splits,
+    val_probs: np.ndarray,
+    test_probs: np.ndarray,
+    lengths: dict[str, list[int]],
+    max_len: int | None,
+    seed: int,
+) -> dict:
+    """Everything a run records about its predictions: predictions.csv, test metrics at
+    0.5 and at the threshold chosen on validation, the plots and the examples."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["split", "id", "label", "probability", "rating", "tokens", "truncated"])
     for name, probs in (("validation", val_probs), ("test", test_probs)):
         split = getattr(splits, name)
-        for i, seq in enumerate(encoded[name]):
-            writer.writerow(
-                [
-                    name,
-                    split.ids[i],
-                    int(split.labels[i]),
-                    f"{probs[i]:.6f}",
-                    int(split.ratings[i]),
-                    len(seq),
-                    int(len(seq) > cfg.max_len),
-                ]
-            )
+        for i, n_tokens in enumerate(lengths[name]):
+            truncated = int(max_len is not None and n_tokens > max_len)
+            row = [name, split.ids[i], int(split.labels[i]), f"{probs[i]:.6f}"]
+            writer.writerow([*row, int(split.ratings[i]), n_tokens, truncated])
     write_text(run_dir / runs.PREDICTIONS, out.getvalue())
 
-
-def _score(run_dir: Path, test: Split, probs: np.ndarray, threshold: float, seed: int) -> dict:
-    """Test metrics, plots, examples and per-review predictions into the run folder."""
-    metrics = evaluate.test_metrics(test.labels, probs, threshold)
-    evaluate.write_plots(test.labels, probs, metrics, run_dir / runs.PLOTS)
-    write_json(run_dir / runs.EXAMPLES, evaluate.examples(test, probs, threshold, seed))
+    test = splits.test
+    metrics = evaluate.test_metrics(test.labels, test_probs, threshold=0.5)
+    evaluate.write_plots(test.labels, test_probs, metrics, run_dir / runs.PLOTS)
+    write_json(run_dir / runs.EXAMPLES, evaluate.examples(test, test_probs, 0.5, seed))
+    # The decision threshold predict uses: chosen on validation, reported on test.
+    decision = evaluate.choose_threshold(splits.validation.labels, val_probs)
+    metrics.update(
+        decision_threshold=decision,
+        at_decision_threshold=evaluate.test_metrics(test.labels, test_probs, decision),
+    )
     return metrics
 
 

@@ -11,9 +11,10 @@ from .text import TextEncoder
 
 
 def embedding_matrix(
-    path: str | Path, encoder: TextEncoder, seed: int = 0
+    path: str | Path, encoder: TextEncoder, vocab_size: int, seed: int = 0
 ) -> tuple[np.ndarray, float]:
-    """(vocab_size, dim) float32 matrix for the encoder's vocabulary, and the share of the
+    """(vocab_size, dim) float32 matrix for the encoder's vocabulary (the model's
+    `vocab_size` rows may exceed the words a small corpus has), and the share of the
     vocabulary found in the file. Words missing from the file keep a small random vector;
     the padding row is zero."""
     path = Path(path)
@@ -27,7 +28,7 @@ def embedding_matrix(
             parts = line.rstrip().split(" ")
             if line_no == 0 and len(parts) == 2 and all(p.isdigit() for p in parts):
                 continue  # fastText / word2vec header: "<count> <dim>"
-            if len(parts) < 3:
+            if len(parts) < 2:
                 continue
             if dim is None:
                 dim = len(parts) - 1
@@ -39,7 +40,7 @@ def embedding_matrix(
     if dim is None:
         raise DataError(f"{path} holds no vectors (expected 'word v1 v2 ...' lines)")
     rng = np.random.default_rng(seed)
-    matrix = rng.normal(0, 0.05, (encoder.vocab_size, dim)).astype(np.float32)
+    matrix = rng.normal(0, 0.05, (vocab_size, dim)).astype(np.float32)
     matrix[0] = 0.0
     for index, vector in found.items():
         matrix[index] = vector

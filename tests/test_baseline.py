@@ -1,0 +1,21 @@
+import json
+
+from typer.testing import CliRunner
+
+from gru_sentiment import runs
+from gru_sentiment.cli import app
+
+
+def test_baseline_writes_a_comparable_run_folder(tmp_path, corpus_jsonl):
+    run_dir = tmp_path / "baseline"
+    result = CliRunner().invoke(app, ["baseline", "--data", str(corpus_jsonl), "--out",
+                                      str(run_dir)])
+    assert result.exit_code == 0, result.output
+    runs.verify(run_dir, (runs.CONFIG, runs.METRICS, runs.PREDICTIONS, runs.EXAMPLES))
+    metrics = json.loads((run_dir / runs.METRICS).read_text())
+    assert metrics["n_test"] == 40 and metrics["accuracy"] > 0.8  # the cue words are linear
+    assert 0 < metrics["decision_threshold"] < 1
+    record = json.loads((run_dir / runs.CONFIG).read_text())
+    assert record["config"]["preset"] == "baseline"
+    assert record["sizes"] == {"train": 64, "validation": 16, "test": 40}
+    assert (run_dir / "plots" / "roc.png").exists()
