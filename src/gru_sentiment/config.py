@@ -127,8 +127,8 @@ PRESETS: dict[str, Config] = {
         bucket=True,
         batch_size=64,
         pretrain_word2vec=True,
-        epochs=6,
-        patience=2,
+        epochs=5,
+        patience=1,
         lr_patience=1,
     ),
 }

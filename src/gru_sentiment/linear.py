@@ -37,6 +37,7 @@ def tfidf_logistic(texts: list[str], labels: np.ndarray, c: float = 8.0):
         min_df=2,
         preprocessor=clean,
         token_pattern=TOKEN_PATTERN,
+        dtype=np.float32,  # like the weights: no float64 conversion of 4M weights per call
     )
     model = make_pipeline(vectorizer, LogisticRegression(C=c, max_iter=2000))
     return model.fit(texts, labels)
@@ -99,4 +100,5 @@ def hashed_ngrams(ngram_max: int, n_features: int) -> HashingVectorizer:
         alternate_sign=False,
         preprocessor=clean,
         token_pattern=TOKEN_PATTERN,
+        dtype=np.float32,  # like the weights: no float64 conversion of 4M weights per call
     )

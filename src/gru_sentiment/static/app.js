@@ -1,0 +1,113 @@
+// The page: send the review to POST /explain, show the verdict and colour each word by
+// its occlusion contribution (green towards positive, red towards negative).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+
+function errorMessage(body, status) {
+  const detail = body && body.detail;
+  if (detail && detail.error) return detail.error;
+  if (Array.isArray(detail) && detail.length) return detail[0].msg;
+  return `request failed (HTTP ${status})`;
+}
+
+async function call(path, payload) {
+  const response = await fetch(path, payload && {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(payload),
+  });
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new Error(errorMessage(body, response.status));
+  return body;
+}
+
+// White to green (positive) or red (negative), by |contribution| / the largest one.
+function colour(contribution, scale) {
+  const s = Math.min(1, Math.abs(contribution) / scale);
+  const [r, g, b] = contribution > 0 ? [34, 197, 94] : [239, 68, 68];
+  const mix = (c) => Math.round(255 + (c - 255) * s);
+  return `rgb(${mix(r)}, ${mix(g)}, ${mix(b)})`;
+}
+
+// IMDB reviews mark line breaks with <br />; the model reads them as spaces.
+const lineBreaks = (text) => text.replace(/<br\s*\/?>/gi, "\n");
+
+function highlight(explanation) {
+  const box = $("highlighted");
+  box.replaceChildren();
+  const { text, tokens } = explanation;
+  const scale = Math.max(1e-9, ...tokens.map((t) => Math.abs(t.contribution)));
+  let pos = 0;
+  for (const token of tokens) {
+    if (token.start < pos) continue; // one character normalised into several tokens
+    if (token.start > pos) box.append(lineBreaks(text.slice(pos, token.start)));
+    const span = document.createElement("span");
+    span.textContent = text.slice(token.start, token.end);
+    span.className = "tok" + (token.read || token.contribution !== 0 ? "" : " unread");
+    if (token.contribution !== 0) {
+      span.classList.add(token.contribution > 0 ? "tok-pos" : "tok-neg");
+      span.style.background = colour(token.contribution, scale);
+    }
+    span.title = `contribution ${token.contribution >= 0 ? "+" : ""}${token.contribution.toFixed(4)}` +
+      (token.read ? "" : " (outside the part of a long review the GRU reads)");
+    box.append(span);
+    pos = token.end;
+  }
+  if (pos < text.length) box.append(lineBreaks(text.slice(pos)));
+}
+
+async function analyse(event) {
+  if (event) event.preventDefault();
+  const text = $("review").value;
+  $("error").hidden = true;
+  $("analyse").disabled = true;
+  try {
+    const explanation = await call("/explain", { text });
+    const p = explanation.prediction;
+    const verdict = $("verdict");
+    verdict.textContent = `${p.label} — P(positive) = ${p.probability.toFixed(3)}` +
+      (p.truncated ? " (long review: only part of it was read)" : "");
+    verdict.className = p.label;
+    $("meter-fill").style.width = `${(100 * p.probability).toFixed(1)}%`;
+    highlight(explanation);
+    $("result").hidden = false;
+  } catch (err) {
+    $("error").textContent = err.message;
+    $("error").hidden = false;
+  } finally {
+    $("analyse").disabled = false;
+  }
+}
+
+async function start() {
+  $("form").addEventListener("submit", analyse);
+  const health = await call("/health");
+  const m = health.test_metrics;
+  $("model").textContent = `model ${health.model} (preset ${health.preset}, ${health.cell.toUpperCase()})` +
+    (m.accuracy === undefined ? "" : `, test accuracy ${(100 * m.accuracy).toFixed(1)}%`);
+  $("review").maxLength = health.limits.max_chars;
+  for (const example of await call("/examples")) {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "example";
+    const text = example.text.replace(/<br\s*\/?>/gi, " ");
+    button.textContent = text.length > 140 ? text.slice(0, 140) + "…" : text;
+    const label = document.createElement("span");
+    label.className = "label";
+    label.textContent = example.true;
+    item.append(label);
+    button.addEventListener("click", () => {
+      $("review").value = example.text;
+      analyse();
+    });
+    item.append(button);
+    $("examples").append(item);
+  }
+}
+
+start().catch((err) => {
+  $("error").textContent = err.message;
+  $("error").hidden = false;
+});

@@ -1,0 +1,106 @@
+"""Occlusion explanations: faithful on a model that learned the synthetic cue words."""
+
+import json
+
+import pytest
+from conftest import NEGATIVE, POSITIVE
+from typer.testing import CliRunner
+
+from gru_sentiment.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def model(pooled_run):
+    from gru_sentiment import SentimentModel
+
+    return SentimentModel.load(pooled_run)
+
+
+@pytest.fixture(scope="module")
+def test_reviews(model):
+    corpus = model.run_dir.parent / "corpus.jsonl"
+    rows = [json.loads(line) for line in corpus.read_text().splitlines()]
+    return [(r["text"], r["label"]) for r in rows if r["split"] == "test"][:8]
+
+
+def without(text, tokens):
+    """`text` with the characters of `tokens` cut out."""
+    for token in sorted(tokens, key=lambda t: -t.start):
+        text = text[: token.start] + text[token.end :]
+    return text
+
+
+def test_removing_the_top_words_moves_the_prediction_the_other_way(model, test_reviews):
+    for text, label in test_reviews:
+        explanation = model.explain(text)
+        p = explanation.prediction.probability
+        assert explanation.prediction.label == ("positive" if label else "negative")
+        top = explanation.top(3, positive=bool(label))
+        assert len(top) == 3 and {t.text.lower() for t in top} & set(
+            POSITIVE if label else NEGATIVE
+        )
+        least = sorted(explanation.tokens, key=lambda t: abs(t.contribution))[:3]
+        p_top, p_least = (model.predict([without(text, t)])[0].probability for t in (top, least))
+        if label:  # the top positive words held P(positive) up: without them it falls
+            assert p_top < p and p_top < p_least
+        else:
+            assert p_top > p and p_top > p_least
+
+
+def test_a_contribution_is_the_drop_without_that_word(model):
+    text = "The plot was great and the actor was awful, but I loved it!"
+    explanation = model.explain(text)
+    assert explanation.method == "occlusion"
+    assert [t.text for t in explanation.tokens][:4] == ["The", "plot", "was", "great"]
+    p = explanation.prediction.probability
+    assert p == pytest.approx(model.predict([text])[0].probability, abs=1e-6)
+    for token in explanation.tokens:
+        assert text[token.start : token.end] == token.text and token.read
+        alone = model.predict([without(text, [token])])[0].probability
+        assert token.contribution == pytest.approx(p - alone, abs=1e-5)
+    by_word = {t.text: t.contribution for t in explanation.tokens}
+    assert by_word["great"] > 0 and by_word["loved"] > 0 and by_word["awful"] < 0
+
+
+def test_words_outside_the_part_read_contribute_nothing(model):
+    words = ["great"] * 10 + ["the"] * 60 + ["awful"] * 10  # 81 ids > max_len 48
+    text = " ".join(words)
+    head, tail = model.explain(text, long="head"), model.explain(text, long="tail")
+    assert head.prediction.truncated and len(head.tokens) == 80
+    assert [t.read for t in head.tokens] == [True] * 47 + [False] * 33  # start token + 47
+    assert [t.read for t in tail.tokens] == [False] * 32 + [True] * 48
+    assert all(t.contribution == 0 for t in head.tokens if not t.read)
+    assert head.prediction.probability > tail.prediction.probability  # "great" vs "awful"
+
+
+def test_unusable_text_is_refused(model):
+    with pytest.raises(ValueError, match="empty text"):
+        model.explain("  ")
+
+
+def test_cli_shows_colours_the_method_and_writes_html(model, tmp_path):
+    page = tmp_path / "why.html"
+    text = "A great story, but awful acting <b>&</b>"
+    result = runner.invoke(
+        app, ["explain", str(model.run_dir), text, "--html", str(page), "--top", "2"], color=True
+    )
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "\x1b[48;2;" in out  # coloured backgrounds on a terminal
+    assert 'towards positive: "great" (+' in out and 'towards negative: "awful" (-' in out
+    assert "Contributions by occlusion" in out
+    html = page.read_text()
+    assert "occlusion" in html and 'title="+' in html and "background:rgb(" in html
+    assert "<b>" not in html and "&amp;" in html  # the review is escaped, never markup
+    plain = runner.invoke(app, ["explain", str(model.run_dir), "-"], input="awful film")
+    assert plain.exit_code == 0 and "\x1b[" not in plain.stdout
+    assert plain.stdout.startswith("negative (P(positive) = ")
+
+
+def test_cli_help_names_the_method_and_empty_text_fails(model):
+    help_text = runner.invoke(app, ["explain", "--help"]).output
+    assert "OCCLUSION" in help_text
+    result = runner.invoke(app, ["explain", str(model.run_dir), " "])
+    assert result.exit_code == 2 and "empty text" in result.output

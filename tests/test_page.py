@@ -1,0 +1,77 @@
+"""The page at / in a real headless Chromium (Debian's), driven by Playwright."""
+
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import running
+
+from gru_sentiment.serve import create_app
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def url(pooled_run):
+    from gru_sentiment import SentimentModel
+
+    with running(create_app(SentimentModel.load(pooled_run))) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1000, "height": 900})
+        yield page
+        browser.close()
+
+
+def test_a_review_gets_a_verdict_and_highlighted_words(page, url):
+    from playwright.sync_api import expect
+
+    outside = []  # every request the page makes must stay on the server (works offline)
+    page.on("request", lambda r: None if r.url.startswith(url) else outside.append(r.url))
+    page.goto(url)
+    expect(page.locator("#model")).to_contain_text("test accuracy")
+    expect(page.locator("#examples button")).to_have_count(5)
+
+    page.fill("#review", "A wonderful, moving film. I loved it, but the plot was dull.")
+    page.click("#analyse")
+    verdict = page.locator("#verdict")
+    expect(verdict).to_contain_text("P(positive) = ")
+    assert verdict.get_attribute("class") in ("positive", "negative")
+    words = page.locator("#highlighted .tok")
+    assert words.count() == 16  # 12 words and 4 punctuation marks
+    assert page.locator("#highlighted .tok-pos").count() > 0
+    assert page.locator("#highlighted .tok-neg").count() > 0
+    assert page.locator("#highlighted").inner_text() == (
+        "A wonderful, moving film. I loved it, but the plot was dull."
+    )
+    title = page.locator("#highlighted .tok", has_text="loved").get_attribute("title")
+    assert title.startswith("contribution +")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "page.png", full_page=True)
+    assert (ARTIFACTS / "page.png").stat().st_size > 10_000
+
+    example = httpx.get(f"{url}/examples").json()[0]["text"]
+    page.locator("#examples button").first.click()  # an example fills the box and runs
+    expect(page.locator("#review")).to_have_value(example)
+    expect(page.locator("#highlighted")).to_have_text(example.replace("<br />", " "))
+    page.fill("#review", "   ")
+    page.click("#analyse")
+    expect(page.locator("#error")).to_have_text("empty text")
+    assert outside == []

@@ -1,0 +1,179 @@
+"""The HTTP service through a real uvicorn server on 127.0.0.1, with httpx."""
+
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from conftest import free_port, running
+
+from gru_sentiment.serve import Limits, create_app
+
+LIMITS = Limits(max_body_bytes=4_000, max_texts=5, max_chars=300)
+REVIEWS = ["great wonderful film", "awful boring plot", "the movie was moving", "dull waste"]
+
+
+@pytest.fixture(scope="module")
+def model(pooled_run):
+    from gru_sentiment import SentimentModel
+
+    return SentimentModel.load(pooled_run)
+
+
+@pytest.fixture(scope="module")
+def url(model):
+    with running(create_app(model, LIMITS)) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def http(url):
+    with httpx.Client(base_url=url, timeout=30) as client:
+        yield client
+
+
+def test_health_names_the_model_its_metrics_and_limits(http, model):
+    health = http.get("/health").raise_for_status().json()
+    assert health["status"] == "ok" and health["model"] == model.run_dir.name
+    assert health["preset"] == model.cfg.preset and health["arch"] == "pooled"
+    assert set(health["test_metrics"]) >= {"accuracy", "f1", "roc_auc", "n_test"}
+    assert health["threshold"] == model.threshold
+    assert health["limits"] == {"max_body_bytes": 4000, "max_texts": 5, "max_chars": 300}
+    deadline = time.monotonic() + 60  # the forward pass compiles in the background
+    while not health["warm"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+        health = http.get("/health").json()
+    assert health["warm"]
+
+
+def test_predict_one_or_many_texts(http, model):
+    expected = [p.to_dict() for p in model.predict(REVIEWS)]
+    one = http.post("/predict", json={"text": REVIEWS[0]}).raise_for_status().json()
+    assert one == {"predictions": expected[:1]}
+    many = http.post("/predict", json={"texts": REVIEWS}).raise_for_status().json()
+    assert many == {"predictions": expected}
+    tail = http.post("/predict", json={"text": "great " * 50, "long": "tail"}).json()
+    assert tail["predictions"][0]["truncated"] is True
+
+
+def test_a_bad_text_gets_its_own_error(http):
+    body = http.post("/predict", json={"texts": ["great", " "]}).raise_for_status().json()
+    assert body["predictions"][0]["label"] in ("negative", "positive")
+    assert body["predictions"][1] == {
+        "label": None,
+        "probability": None,
+        "truncated": False,
+        "tokens": 0,
+        "error": "empty text",
+    }
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{}, {"text": "a", "texts": ["b"]}, {"texts": "not a list"}, {"text": "a", "long": "middle"}],
+)
+def test_malformed_requests_are_422(http, payload):
+    assert http.post("/predict", json=payload).status_code == 422
+
+
+def test_explain_returns_occlusion_contributions(http, model):
+    text = "great story but awful acting"
+    body = http.post("/explain", json={"text": text}).raise_for_status().json()
+    assert body == json.loads(json.dumps(model.explain(text).to_dict()))
+    assert body["method"] == "occlusion" and "occlusion" in body["note"]
+    assert [t["text"] for t in body["tokens"]] == text.split()
+    response = http.post("/explain", json={"text": ""})
+    assert response.status_code == 422 and response.json()["detail"]["error"] == "empty text"
+
+
+def assert_limit(response, status, limit, maximum):
+    assert response.status_code == status, response.text
+    detail = response.json()["detail"]
+    assert detail["limit"] == limit and detail["max"] == maximum
+    assert limit in detail["error"]
+
+
+def test_every_limit_is_enforced_and_named(http):
+    big = {"text": "great " * 700}  # 4,200 characters: the body limit answers first
+    assert_limit(http.post("/predict", json=big), 413, "max_body_bytes", 4000)
+
+    def chunks():  # no Content-Length: the limit applies while the body streams
+        yield b'{"texts": ['
+        for _ in range(80):
+            yield b'"great film great film great film great film great film great film",'
+        yield b'"end"]}'
+
+    streamed = http.post("/predict", content=chunks(), headers={"content-type": "application/json"})
+    assert_limit(streamed, 413, "max_body_bytes", 4000)
+
+    too_many = {"texts": ["great"] * 6}
+    assert_limit(http.post("/predict", json=too_many), 422, "max_texts", 5)
+    too_long = {"texts": ["great", "x" * 301]}
+    assert_limit(http.post("/predict", json=too_long), 422, "max_chars", 300)
+    assert "text 1 has 301 characters" in http.post("/predict", json=too_long).text
+    assert_limit(http.post("/explain", json={"text": "x" * 301}), 422, "max_chars", 300)
+    assert http.post("/predict", json={"texts": ["great"] * 5}).status_code == 200
+
+
+def test_concurrent_requests_each_get_their_own_answer(http, model, url):
+    texts = [f"{REVIEWS[i % 4]} {'the film ' * (i % 7)}" for i in range(40)]
+    longs = [None, "head", "tail"]
+    expected = [model.predict([t], longs[i % 3])[0].to_dict() for i, t in enumerate(texts)]
+
+    def ask(i):
+        with httpx.Client(base_url=url, timeout=30) as client:
+            payload = {"text": texts[i], "long": longs[i % 3]}
+            return client.post("/predict", json=payload).raise_for_status().json()
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(ask, range(len(texts))))
+    for answer, want in zip(answers, expected, strict=True):
+        assert answer["predictions"][0]["label"] == want["label"]
+        assert answer["predictions"][0]["probability"] == pytest.approx(
+            want["probability"], abs=1e-5
+        )
+
+
+def test_docs_page_and_examples_are_served_with_no_external_asset(http, model):
+    assert http.get("/docs").status_code == 200
+    paths = http.get("/openapi.json").json()["paths"]
+    assert {"/predict", "/explain", "/health"} <= set(paths)
+    page = http.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "occlusion" in page.text
+    for asset in ("/static/app.js", "/static/style.css"):
+        response = http.get(asset)
+        assert response.status_code == 200
+        assert "http://" not in response.text and "https://" not in response.text
+    assert "http://" not in page.text and "https://" not in page.text
+    examples = http.get("/examples").json()
+    assert [e["text"] for e in examples] == [e["text"] for e in model.examples()]
+
+
+def test_serve_command_starts_uvicorn_with_the_model(model):
+    port = free_port()
+    command = [sys.executable, "-m", "gru_sentiment", "serve", str(model.run_dir)]
+    server = subprocess.Popen(
+        command + ["--port", str(port), "--max-texts", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            pytest.fail(f"serve did not answer: {server.communicate(timeout=5)[0][-2000:]}")
+        assert health["model"] == model.run_dir.name and health["limits"]["max_texts"] == 2
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert f"serving {model.run_dir.name} on http://127.0.0.1:{port}/" in output
