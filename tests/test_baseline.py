@@ -8,8 +8,9 @@ from gru_sentiment.cli import app
 
 def test_baseline_writes_a_comparable_run_folder(tmp_path, corpus_jsonl):
     run_dir = tmp_path / "baseline"
-    result = CliRunner().invoke(app, ["baseline", "--data", str(corpus_jsonl), "--out",
-                                      str(run_dir)])
+    result = CliRunner().invoke(
+        app, ["baseline", "--data", str(corpus_jsonl), "--out", str(run_dir)]
+    )
     assert result.exit_code == 0, result.output
     runs.verify(run_dir, (runs.CONFIG, runs.METRICS, runs.PREDICTIONS, runs.EXAMPLES))
     metrics = json.loads((run_dir / runs.METRICS).read_text())

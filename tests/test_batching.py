@@ -14,8 +14,9 @@ def seqs():
 def gather(batches):
     """Every review's padded row and label, keyed by its index in the input."""
     rows, labels = {}, {}
-    for index, (ids, y) in zip(batches.batches, (batches[i] for i in range(len(batches))),
-                               strict=True):
+    for index, (ids, y) in zip(
+        batches.batches, (batches[i] for i in range(len(batches))), strict=True
+    ):
         for r, i in enumerate(index):
             rows[int(i)], labels[int(i)] = ids[r], y[r]
     return rows, labels
@@ -31,7 +32,7 @@ def test_bucketing_keeps_each_label_with_its_review(seqs, shuffle):
         kept = seq[:100]
         assert got[i] == labels[i]
         assert rows[i][: len(kept)].tolist() == kept.tolist()  # right-padded
-        assert not rows[i][len(kept):].any()  # only padding after the review
+        assert not rows[i][len(kept) :].any()  # only padding after the review
 
 
 def test_bucketed_batches_are_narrower_and_rounded(seqs):
@@ -56,8 +57,9 @@ def test_bucketed_prediction_matches_unbucketed_with_masks(seqs):
     from gru_sentiment.config import preset
     from gru_sentiment.models import build_model
 
-    cfg = preset("tutorial").replace(arch="pooled", mask=True, vocab_size=60, embed_dim=8,
-                                     units=4, dense_units=4, max_len=100)
+    cfg = preset("tutorial").replace(
+        arch="pooled", mask=True, vocab_size=60, embed_dim=8, units=4, dense_units=4, max_len=100
+    )
     model = build_model(cfg)
     bucketed = predict_proba(model, PaddedBatches(seqs, None, 16, 100, bucket=True))
     fixed = predict_proba(model, PaddedBatches(seqs, None, 16, 100))

@@ -137,8 +137,21 @@ def test_every_preset_trains_and_reloads(tmp_path, corpus_jsonl, name):
 
     assert name in PRESETS
     run_dir = tmp_path / name
-    result = runner.invoke(app, ["train", "--preset", name, "--data", str(corpus_jsonl),
-                                 "--out", str(run_dir), "--epochs", "1", *TINY])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--preset",
+            name,
+            "--data",
+            str(corpus_jsonl),
+            "--out",
+            str(run_dir),
+            "--epochs",
+            "1",
+            *TINY,
+        ],
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads((run_dir / runs.METRICS).read_text())
     record = json.loads((run_dir / runs.CONFIG).read_text())
@@ -159,4 +172,5 @@ def test_second_run_reuses_the_prepared_ids(tmp_path, corpus_jsonl):
     assert "tokenized and encoded" in first.output
     assert "using cached token ids" in second.output
     assert (tmp_path / "a" / "tokenizer.json").read_text() == (
-        tmp_path / "b" / "tokenizer.json").read_text()
+        tmp_path / "b" / "tokenizer.json"
+    ).read_text()

@@ -30,8 +30,10 @@ def test_ragged_vectors_file_is_an_error(tmp_path):
 
 def test_word2vec_puts_similar_contexts_close():
     rng = np.random.default_rng(0)
-    texts = [f"the {rng.choice(['good', 'great'])} movie was {rng.choice(['fine', 'nice'])}"
-             for _ in range(300)]
+    texts = [
+        f"the {rng.choice(['good', 'great'])} movie was {rng.choice(['fine', 'nice'])}"
+        for _ in range(300)
+    ]
     encoder = TextEncoder.fit(texts, vocab_size=12)
     matrix = word2vec_matrix(encoder.encode(texts), 12, dim=8, epochs=5)
     vocab = encoder.tokenizer.get_vocab()
