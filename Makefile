@@ -29,4 +29,4 @@ test: $(INSTALLED) $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench notebooks

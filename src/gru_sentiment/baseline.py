@@ -60,5 +60,8 @@ def run_baseline(run_dir: Path, spec: DataSpec, seed: int = 42, log: Callable = 
     metrics = write_evaluation(run_dir, splits, val_probs, test_probs, lengths, None, seed)
     metrics.update(train_seconds=round(train_seconds, 1), features=len(model[0].vocabulary_))
     write_json(run_dir / runs.METRICS, metrics)
+    from .report import write_report
+
+    write_report(run_dir, splits=splits)
     runs.write_manifest(run_dir)
     return metrics

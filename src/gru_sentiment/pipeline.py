@@ -186,6 +186,9 @@ def train_run(
     )
     write_json(run_dir / runs.METRICS, metrics)
     shutil.rmtree(run_dir / runs.CHECKPOINTS, ignore_errors=True)
+    from .report import write_report
+
+    write_report(run_dir, splits=splits)  # RUN_DIR/report.html
     runs.write_manifest(run_dir)
     log(evaluate.classification_report(splits.test.labels, probs))
     return metrics
