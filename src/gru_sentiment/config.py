@@ -127,8 +127,11 @@ PRESETS: dict[str, Config] = {
         bucket=True,
         batch_size=64,
         pretrain_word2vec=True,
-        epochs=5,
-        patience=1,
+        # val_loss of the word2vec-initialised model is noisy around epoch 3: patience 1
+        # stopped seeds 1 and 2 at epoch 2 (recurrent branch 88.3%), patience 2 reached
+        # epoch 4 (89.2%) for seed 42.
+        epochs=6,
+        patience=2,
         lr_patience=1,
     ),
 }
