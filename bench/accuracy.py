@@ -72,12 +72,13 @@ def markdown(summary: dict) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, s in summary.items():
+        wall = "–" if np.isnan(s["wall_seconds"]) else f"{s['wall_seconds']:.0f}"
         per_epoch = f"{s['seconds_per_epoch']:.0f}" if "seconds_per_epoch" in s else "–"
         speed = f"{s['reviews_per_second']:,.0f}" if "reviews_per_second" in s else "–"
         params = f"{s['params']:,.0f}" if "params" in s else "–"
         lines.append(
             f"| {name} | {s['accuracy']:.2%} ± {s['accuracy_std']:.2%} | {s['roc_auc']:.4f} "
-            f"| {s['f1']:.4f} | {s['wall_seconds']:.0f} | {per_epoch} | {speed} | {params} |"
+            f"| {s['f1']:.4f} | {wall} | {per_epoch} | {speed} | {params} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -258,19 +258,17 @@ def to_markdown(results: dict) -> str:
         f"train limit {results['train_limit'] or 'none'} (validation carved from it), "
         f"test limit {results['test_limit'] or 'none'}"
     )
-    lines = [
-        f"# Experiment `{results['experiment']}`",
-        "",
-        results["description"],
-        "",
-        f"Data: `{results['data'] or 'IMDB (downloaded)'}`, {limits}; at most "
-        f"{results['epochs']} epochs; seeds {', '.join(map(str, results['seeds']))}; "
-        f"base: the `{BASE_PRESET}` preset with {_changes(results['base'])}.",
-    ]
+    lines = [f"# Experiment `{results['experiment']}`", "", results["description"], ""]
+    if "runs" in results:  # given trained runs: their own data and config apply
+        lines.append(f"Runs: {', '.join(f'`{r}`' for r in results['runs'])}.")
+    else:
+        lines.append(
+            f"Data: `{results['data'] or 'IMDB (downloaded)'}`, {limits}; at most "
+            f"{results['epochs']} epochs; seeds {', '.join(map(str, results['seeds']))}; "
+            f"base: the `{BASE_PRESET}` preset with {_changes(results['base'])}."
+        )
     if "vectors" in results:
         lines.append(f"Pretrained vectors: {results['vectors']}.")
-    if "runs" in results:
-        lines.append(f"Runs: {', '.join(f'`{r}`' for r in results['runs'])}.")
     lines += [
         "",
         "| variant | " + " | ".join(columns.values()) + " |",
