@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from .text import fit_length
+from .text import fit_length, pad
 
 LENGTH_STEP = 32
 
@@ -83,12 +83,7 @@ class PaddedBatches(keras.utils.PyDataset):
     def __getitem__(self, index: int):
         rows = self.batches[index]
         width = self._width(rows)
-        ids = np.zeros((len(rows), width), np.int32)  # (batch, time)
-        for r, i in enumerate(rows):
-            if self.padding == "post":
-                ids[r, : self.lengths[i]] = self.seqs[i]
-            else:
-                ids[r, width - self.lengths[i] :] = self.seqs[i]
+        ids = pad([self.seqs[i] for i in rows], width, self.padding)  # (batch, time)
         if self.labels is None:
             return (ids,)
         return ids, self.labels[rows]
