@@ -29,8 +29,18 @@ CLI = [sys.executable, "-m", "gru_sentiment"]
 
 def train(preset: str, seed: int, run_dir: Path, extra: list[str]) -> dict:
     """Train one run in its own process; its metrics plus the wall-clock seconds."""
-    command = [*CLI, "train", "--preset", preset, "--seed", str(seed), "--out", str(run_dir),
-               "--force", *extra]
+    command = [
+        *CLI,
+        "train",
+        "--preset",
+        preset,
+        "--seed",
+        str(seed),
+        "--out",
+        str(run_dir),
+        "--force",
+        *extra,
+    ]
     if preset == "baseline":
         command = [*CLI, "baseline", "--seed", str(seed), "--out", str(run_dir), *extra]
     started = time.perf_counter()
@@ -41,11 +51,11 @@ def train(preset: str, seed: int, run_dir: Path, extra: list[str]) -> dict:
 
 
 def reviews_per_second(run_dir: Path, texts: list[str]) -> float:
-    """Throughput of the public prediction API on `texts` (model already loaded)."""
+    """Throughput of the public prediction API on `texts`: one call on a freshly loaded
+    model, as `gru-sentiment predict` does it (nothing compiled or cached beforehand)."""
     from gru_sentiment import SentimentModel
 
     model = SentimentModel.load(run_dir)
-    model.predict(texts[:256])  # warm-up: graph tracing is not part of the steady state
     started = time.perf_counter()
     model.predict(texts)
     return len(texts) / (time.perf_counter() - started)
@@ -109,8 +119,9 @@ def main() -> None:
             if "recurrent" in metrics:  # the hybrid's recurrent branch on its own
                 branch = {**metrics["recurrent"], "seed": seed, "wall_seconds": float("nan")}
                 results.setdefault("recurrent (hybrid's GRU branch)", []).append(branch)
-            print(f"  accuracy {metrics['accuracy']:.4f}, {metrics['wall_seconds']:.0f} s",
-                  flush=True)
+            print(
+                f"  accuracy {metrics['accuracy']:.4f}, {metrics['wall_seconds']:.0f} s", flush=True
+            )
 
     summary = {name: summarize(rows) for name, rows in results.items()}
     from gru_sentiment.data import load_imdb
@@ -118,18 +129,29 @@ def main() -> None:
     test_texts = load_imdb(args.data, splits=("test",))["test"].texts[: args.test_limit]
     for name, rows in results.items():
         if name in ("tutorial", "hybrid"):
-            summary[name]["reviews_per_second"] = reviews_per_second(Path(rows[0]["run"]),
-                                                                     test_texts)
-    machine = {"platform": platform.platform(), "processor": platform.processor(),
-               "cpus": os.cpu_count(), "python": platform.python_version()}
+            summary[name]["reviews_per_second"] = reviews_per_second(
+                Path(rows[0]["run"]), test_texts
+            )
+    machine = {
+        "platform": platform.platform(),
+        "processor": platform.processor(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }
     command = "python bench/accuracy.py " + " ".join(sys.argv[1:])
-    report = {"date": date.today().isoformat(), "command": command, "machine": machine,
-              "summary": summary, "runs": results}
+    report = {
+        "date": date.today().isoformat(),
+        "command": command,
+        "machine": machine,
+        "summary": summary,
+        "runs": results,
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"{date.today().isoformat()}-accuracy"
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    stem.with_suffix(".md").write_text(f"`{command}` on {machine['cpus']} CPUs\n\n"
-                                       + markdown(summary))
+    stem.with_suffix(".md").write_text(
+        f"`{command}` on {machine['cpus']} CPUs\n\n" + markdown(summary)
+    )
     print(markdown(summary))
 
 

@@ -9,8 +9,18 @@ from typer.testing import CliRunner
 from gru_sentiment.cli import app
 
 runner = CliRunner()
-COMMANDS = ["eda", "train", "baseline", "evaluate", "params", "predict", "explain", "serve",
-            "report", "experiment"]
+COMMANDS = [
+    "eda",
+    "train",
+    "baseline",
+    "evaluate",
+    "params",
+    "predict",
+    "explain",
+    "serve",
+    "report",
+    "experiment",
+]
 
 
 def test_help_lists_commands_without_importing_keras():

@@ -174,3 +174,29 @@ def test_second_run_reuses_the_prepared_ids(tmp_path, corpus_jsonl):
     assert (tmp_path / "a" / "tokenizer.json").read_text() == (
         tmp_path / "b" / "tokenizer.json"
     ).read_text()
+
+
+@pytest.mark.parametrize(("monitor", "best_epoch"), [("val_loss", 2), ("val_accuracy", 4)])
+def test_early_stopping_keeps_the_best_epoch_of_its_monitor(tmp_path, monitor, best_epoch):
+    import keras
+
+    from gru_sentiment.config import Config
+    from gru_sentiment.training import ResumableTraining
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    cfg = Config(monitor=monitor, patience=3, lr_patience=1)
+    callback = ResumableTraining(cfg, tmp_path, None, log=lambda _: None)
+    callback.set_model(model)
+    # An overconfident model: val_loss is best at epoch 2, val_accuracy keeps rising to 4.
+    epochs = [(0.40, 0.84), (0.30, 0.88), (0.32, 0.89), (0.35, 0.90), (0.36, 0.89)]
+    for epoch, (val_loss, val_accuracy) in enumerate(epochs):
+        callback.on_epoch_begin(epoch)
+        logs = {"loss": 0.1, "accuracy": 0.9, "val_loss": val_loss, "val_accuracy": val_accuracy}
+        callback.on_epoch_end(epoch, logs)
+    state = callback.state
+    assert state["best_epoch"] == best_epoch
+    assert state["best_model"] == f"best-{best_epoch}.keras"
+    assert (tmp_path / state["best_model"]).exists()
+    # The learning rate follows val_loss whatever the monitor: halved after epochs 3 and 4.
+    assert state["history"][-1]["lr"] == pytest.approx(cfg.learning_rate / 4)

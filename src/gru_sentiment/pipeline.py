@@ -173,7 +173,9 @@ def train_run(
     probs = batching.predict_proba(model, batches(encoded["test"], splits.test, cfg))
     components = {}
     if cfg.ngram_branch:
-        val_probs, probs, components = _fit_ngram_branch(run_dir, splits, val_probs, probs, log)
+        val_probs, probs, components = _fit_ngram_branch(
+            run_dir, splits, encoded, val_probs, probs, log
+        )
     lengths = {name: [len(seq) for seq in encoded[name]] for name in ("validation", "test")}
     metrics = write_evaluation(run_dir, splits, val_probs, probs, lengths, cfg.max_len, cfg.seed)
     metrics.update(
@@ -228,18 +230,17 @@ def prepare_ids(splits: Splits, cfg: Config, log: Callable = print):
     return encoder, encoded
 
 
-def _fit_ngram_branch(run_dir: Path, splits: Splits, val_probs, test_probs, log: Callable):
+def _fit_ngram_branch(
+    run_dir: Path, splits: Splits, encoded: dict, val_probs, test_probs, log: Callable
+):
     """Fit the n-gram model on train and the stack on validation; returns the hybrid's
     validation and test probabilities and each component's own test metrics."""
     from .hybrid import Stack
     from .linear import NBLogistic
 
     started = time.perf_counter()
-    linear = NBLogistic.fit(splits.train.texts, splits.train.labels)
-    val_logits, test_logits = (
-        linear.logits(splits.validation.texts),
-        linear.logits(splits.test.texts),
-    )
+    linear = NBLogistic.fit(encoded["train"], splits.train.labels)
+    val_logits, test_logits = linear.logits(encoded["validation"]), linear.logits(encoded["test"])
     stack = Stack.fit(val_probs, val_logits, splits.validation.labels)
     linear.save(run_dir)
     stack.save(run_dir)
@@ -346,12 +347,13 @@ def evaluate_run(run_dir: Path, data_path: str | None = None, log: Callable = pr
     encoder = TextEncoder.load(run_dir / runs.TOKENIZER)
     model = keras.models.load_model(run_dir / runs.MODEL, safe_mode=True)
     stored = read_json(run_dir / runs.METRICS)
-    probs = batching.predict_proba(model, batches(encoder.encode(test.texts), test, cfg))
+    seqs = encoder.encode(test.texts)
+    probs = batching.predict_proba(model, batches(seqs, test, cfg))
     if cfg.ngram_branch:
         from .hybrid import Stack
         from .linear import NBLogistic
 
-        probs = Stack.load(run_dir).combine(probs, NBLogistic.load(run_dir).logits(test.texts))
+        probs = Stack.load(run_dir).combine(probs, NBLogistic.load(run_dir).logits(seqs))
     metrics = evaluate.test_metrics(test.labels, probs, stored["threshold"])
     log(evaluate.classification_report(test.labels, probs, stored["threshold"]))
     return metrics

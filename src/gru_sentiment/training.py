@@ -1,9 +1,10 @@
 """Fitting with the tutorial's callbacks, made resumable.
 
-Early stopping (val_loss, best weights restored) and ReduceLROnPlateau follow the exact
-rules of the Keras callbacks of the same name, but live in one callback whose state is
-saved after every epoch together with the model and optimizer. A killed run restarts
-from its last finished epoch with the same stopping / learning-rate state.
+Early stopping (on `cfg.monitor`, best weights restored) and ReduceLROnPlateau (on
+val_loss) follow the exact rules of the Keras callbacks of the same name, but live in one
+callback whose state is saved after every epoch together with the model and optimizer.
+A killed run restarts from its last finished epoch with the same stopping / learning-rate
+state.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ LR_MIN_DELTA = 1e-4  # ReduceLROnPlateau's default; EarlyStopping's is 0
 
 
 class ResumableTraining(keras.callbacks.Callback):
-    """EarlyStopping + ReduceLROnPlateau on val_loss, checkpointing after each epoch."""
+    """EarlyStopping on `cfg.monitor` + ReduceLROnPlateau on val_loss, checkpointing after
+    each epoch."""
 
     def __init__(self, cfg: Config, checkpoint_dir: Path, state: dict | None, log: Callable):
         super().__init__()
@@ -34,7 +36,7 @@ class ResumableTraining(keras.callbacks.Callback):
         self.state = state or {
             "epochs_done": 0,
             "history": [],
-            "best_val_loss": math.inf,
+            "best": None,  # the best value of cfg.monitor so far
             "best_epoch": 0,
             "stop_wait": 0,
             "lr_best": math.inf,
@@ -55,12 +57,12 @@ class ResumableTraining(keras.callbacks.Callback):
         row.update(lr=lr, seconds=round(time.perf_counter() - self.started, 2))
         row.pop("learning_rate", None)
         s["history"].append(row)
-        val_loss = row["val_loss"]
+        val_loss, value = row["val_loss"], row[cfg.monitor]
 
-        # EarlyStopping(monitor="val_loss", patience, restore_best_weights=True)
+        # EarlyStopping(monitor=cfg.monitor, patience, restore_best_weights=True)
         s["stop_wait"] += 1
-        if val_loss < s["best_val_loss"]:
-            s.update(best_val_loss=val_loss, best_epoch=epoch + 1, stop_wait=0)
+        if s["best"] is None or _better(value, s["best"], cfg.monitor):
+            s.update(best=value, best_epoch=epoch + 1, stop_wait=0)
             s["best_model"] = self._save(f"best-{epoch + 1}.keras", s["best_model"])
         elif s["stop_wait"] >= cfg.patience and epoch > 0:
             s["stopped_early"] = True
@@ -89,6 +91,11 @@ class ResumableTraining(keras.callbacks.Callback):
         if previous and previous != name:
             (self.dir / previous).unlink(missing_ok=True)
         return name
+
+
+def _better(value: float, best: float, monitor: str) -> bool:
+    """Whether `value` of `monitor` improves on `best` (accuracy up, loss down)."""
+    return value > best if monitor.endswith("accuracy") else value < best
 
 
 def load_state(checkpoint_dir: Path) -> dict | None:
