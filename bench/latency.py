@@ -25,9 +25,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
-import httpx
+import aiohttp
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -51,10 +52,11 @@ def wait_warm(url: str, server: subprocess.Popen, log: Path, timeout: float = 30
         if server.poll() is not None:
             raise SystemExit(f"the server exited: {log.read_text()[-2000:]}")
         try:
-            health = httpx.get(f"{url}/health", timeout=2).raise_for_status().json()
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                health = json.load(response)
             if health["warm"]:
                 return health
-        except httpx.HTTPError:
+        except OSError:  # not listening yet
             pass
         time.sleep(0.2)
     raise SystemExit(f"{url}/health not warm after {timeout:.0f} s")
@@ -66,24 +68,25 @@ async def hammer(url: str, reviews: list[str], requests: int, clients: int) -> t
     errors: list[str] = []
     sent = 0
 
-    async def client(http: httpx.AsyncClient) -> None:
+    async def client(http: aiohttp.ClientSession) -> None:
         nonlocal sent
         while sent < requests:
             review = reviews[sent % len(reviews)]
             sent += 1
             started = time.perf_counter()
             try:
-                response = await http.post(f"{url}/predict", json={"text": review})
-                ok = response.status_code == 200 and response.json()["predictions"][0]["label"]
-            except httpx.HTTPError as err:
+                async with http.post(f"{url}/predict", json={"text": review}) as response:
+                    status, body = response.status, await response.read()
+            except aiohttp.ClientError as err:
                 errors.append(repr(err))
                 continue
             latencies.append((time.perf_counter() - started) * 1000)
-            if not ok:
-                errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
+            if status != 200 or not json.loads(body)["predictions"][0]["label"]:
+                errors.append(f"HTTP {status}: {body[:200]!r}")
 
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as http:
+    connector = aiohttp.TCPConnector(limit=clients)  # one keep-alive connection per client
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
         started = time.perf_counter()
         await asyncio.gather(*(client(http) for _ in range(clients)))
         wall = time.perf_counter() - started

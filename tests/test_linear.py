@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from gru_sentiment.linear import NBLogistic, ngram_features
+from gru_sentiment.runs import RunError
 
 
 def distinct_ngrams(seq: list[int], ngram_max: int) -> int:
@@ -61,5 +62,5 @@ def test_weights_of_another_format_are_refused(tmp_path):
     spec = json.loads((tmp_path / "linear.json").read_text())
     del spec["features"]  # what runs of the text-hashing version wrote
     (tmp_path / "linear.json").write_text(json.dumps(spec))
-    with pytest.raises(ValueError, match="train the run again"):
+    with pytest.raises(RunError, match="train the run again"):
         NBLogistic.load(tmp_path)

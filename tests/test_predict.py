@@ -97,6 +97,16 @@ def test_predictions_reproduce_the_run_on_its_test_set(request, which):
         )
 
 
+def test_one_review_at_a_time_matches_a_large_batch(model):
+    # Large batches run uncompiled at their own width, single reviews XLA-compiled and
+    # padded to a power of two: the same probabilities either way, in input order.
+    corpus = Path(model.record["data"]["path"]).read_text().splitlines()
+    texts = [json.loads(line)["text"] for line in corpus][:40]
+    together = [p.probability for p in model.predict(texts)]
+    alone = [model.predict(text)[0].probability for text in texts[:8]]
+    assert alone == pytest.approx(together[:8], abs=1e-5)
+
+
 def test_bad_texts_get_their_own_error_and_the_others_are_predicted(model):
     texts = ["great wonderful", "", "   \n", "bad \udcff bytes", LONG, 42]
     predictions = model.predict(texts)

@@ -18,6 +18,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from .files import write_atomic, write_json
+from .runs import RunError
 
 TOKEN_PATTERN = r"[\w']+|[^\w\s]"
 WEIGHTS = "linear.npy"
@@ -98,7 +99,7 @@ class NBLogistic:
     def load(cls, folder: Path) -> NBLogistic:
         spec = json.loads((folder / SPEC).read_text())
         if spec.get("features") != FEATURES:
-            raise ValueError(
+            raise RunError(
                 f"{folder / SPEC} holds n-gram weights of another format "
                 f"({spec.get('features', 'hashed words')!r}, expected {FEATURES!r}); "
                 "train the run again with this version"
