@@ -233,15 +233,25 @@ def prepare_ids(splits: Splits, cfg: Config, log: Callable = print):
 def _fit_ngram_branch(
     run_dir: Path, splits: Splits, encoded: dict, val_probs, test_probs, log: Callable
 ):
-    """Fit the n-gram model on train and the stack on validation; returns the hybrid's
-    validation and test probabilities and each component's own test metrics."""
+    """Fit the n-gram model on train and the stack on validation, then refit the n-gram
+    model on train + validation; returns the hybrid's validation probabilities (from the
+    train-only n-gram model: out of sample, for the decision threshold), its test
+    probabilities and each component's own test metrics."""
     from .hybrid import Stack
     from .linear import NBLogistic
 
     started = time.perf_counter()
     linear = NBLogistic.fit(encoded["train"], splits.train.labels)
-    val_logits, test_logits = linear.logits(encoded["validation"]), linear.logits(encoded["test"])
+    val_logits = linear.logits(encoded["validation"])
     stack = Stack.fit(val_probs, val_logits, splits.validation.labels)
+    # Nothing is left to choose on validation: its reviews join the n-gram model's
+    # training data (validation accuracy rose 0.4-0.6 points from 16,000 to 20,000
+    # training reviews, seeds 1 and 2), as the GRU cannot without losing early stopping.
+    linear = NBLogistic.fit(
+        encoded["train"] + encoded["validation"],
+        np.concatenate([splits.train.labels, splits.validation.labels]),
+    )
+    test_logits = linear.logits(encoded["test"])
     linear.save(run_dir)
     stack.save(run_dir)
     log(f"n-gram branch fitted in {time.perf_counter() - started:.0f} s; stack {stack}")
