@@ -26,7 +26,9 @@ $(CHROMIUM):
 	$(SUDO) apt-get install -y -q chromium || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
 
 test: $(INSTALLED) $(CHROMIUM)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests bench notebooks
+	$(BIN)/lint-imports

@@ -2,8 +2,8 @@ import json
 
 from typer.testing import CliRunner
 
-from gru_sentiment import runs
 from gru_sentiment.cli import app
+from gru_sentiment.io import runs
 
 
 def test_baseline_writes_a_comparable_run_folder(tmp_path, corpus_jsonl):

@@ -88,8 +88,8 @@ def test_eda_writes_numbers_and_plots(tmp_path, corpus_jsonl):
 
 
 def test_eda_on_imdb_layout_reports_ratings(tmp_path):
-    from gru_sentiment import eda
-    from gru_sentiment.data import load_imdb
+    from gru_sentiment.data.imdb import load_imdb
+    from gru_sentiment.report import eda
 
     corpus = load_imdb(make_imdb(tmp_path), expected_counts=None)
     summary = eda.describe(corpus, tmp_path / "eda", max_len=30, vocab_size=50)

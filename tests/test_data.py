@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 from conftest import counts
 
-from gru_sentiment import data
-from gru_sentiment.data import DataError
+from gru_sentiment.data import corpus as corpora
+from gru_sentiment.data import imdb, splits
+from gru_sentiment.errors import DataError
 
 
 def load(path, **kw):
-    return data.load_imdb(path, expected_counts=counts(20, 10), **kw)
+    return imdb.load_imdb(path, expected_counts=counts(20, 10), **kw)
 
 
 def test_folder_loads_every_split_with_labels_and_ratings(imdb_dir):
@@ -21,9 +22,9 @@ def test_folder_loads_every_split_with_labels_and_ratings(imdb_dir):
     assert sorted(set(train.labels.tolist())) == [0, 1]
     assert (train.ratings[train.labels == 1] >= 7).all()
     assert (train.ratings[train.labels == 0] <= 4).all()
-    assert (corpus["unsup"].labels == data.UNLABELED).all()
+    assert (corpus["unsup"].labels == corpora.UNLABELED).all()
     assert train.ids[0].startswith("train/neg/")
-    assert data.CLASS_NAMES == ("negative", "positive")
+    assert corpora.CLASS_NAMES == ("negative", "positive")
 
 
 def test_parent_folder_and_archive_give_the_same_reviews(imdb_dir, imdb_archive):
@@ -35,16 +36,16 @@ def test_parent_folder_and_archive_give_the_same_reviews(imdb_dir, imdb_archive)
 def test_archive_is_extracted_once_into_the_cache(imdb_archive, tmp_path, monkeypatch):
     home = tmp_path / "home"
     monkeypatch.setenv("GRU_SENTIMENT_HOME", str(home))
-    first = data.resolve_imdb_root(imdb_archive)
+    first = imdb.resolve_imdb_root(imdb_archive)
     marker = first / "marker"
     marker.write_text("kept")
-    assert data.resolve_imdb_root(imdb_archive) == first and marker.exists()
+    assert imdb.resolve_imdb_root(imdb_archive) == first and marker.exists()
     assert first.is_relative_to(home)
 
 
 def test_environment_variable_names_the_data(imdb_dir, monkeypatch):
     monkeypatch.setenv("GRU_SENTIMENT_DATA", str(imdb_dir))
-    assert data.resolve_imdb_root(None) == imdb_dir
+    assert imdb.resolve_imdb_root(None) == imdb_dir
 
 
 def test_missing_folder_is_an_error(imdb_dir):
@@ -63,7 +64,7 @@ def test_wrong_count_is_an_error(imdb_dir):
 
 def test_canonical_counts_are_checked_by_default(imdb_dir):
     with pytest.raises(DataError, match="expected 12,500"):
-        data.load_imdb(imdb_dir)
+        imdb.load_imdb(imdb_dir)
 
 
 def test_bad_files_are_skipped_and_counted(imdb_dir):
@@ -86,7 +87,7 @@ def test_truncated_archive_is_an_error_and_leaves_no_cache(imdb_archive, tmp_pat
     broken = tmp_path / "broken.tar.gz"
     broken.write_bytes(imdb_archive.read_bytes()[: imdb_archive.stat().st_size // 2])
     with pytest.raises(DataError, match="truncated or corrupt"):
-        data.resolve_imdb_root(broken)
+        imdb.resolve_imdb_root(broken)
     assert [p.name for p in (home / "datasets").iterdir()] == []
 
 
@@ -98,26 +99,26 @@ def test_member_escaping_the_target_is_refused(tmp_path):
         info.size = len(payload)
         tar.addfile(info, io.BytesIO(payload))
     with pytest.raises(DataError, match="unsafe member"):
-        data.resolve_imdb_root(archive)
+        imdb.resolve_imdb_root(archive)
     assert not (tmp_path / "escaped.txt").exists()
 
 
 def test_folder_without_layout_is_an_error(tmp_path):
     with pytest.raises(DataError, match="no train/ and test/"):
-        data.resolve_imdb_root(tmp_path)
+        imdb.resolve_imdb_root(tmp_path)
 
 
 def test_no_network_says_where_to_put_the_archive(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "IMDB_URL", "http://127.0.0.1:9/aclImdb_v1.tar.gz")
+    monkeypatch.setattr(imdb, "IMDB_URL", "http://127.0.0.1:9/aclImdb_v1.tar.gz")
     with pytest.raises(DataError, match="Put aclImdb_v1.tar.gz at .*aclImdb_v1.tar.gz"):
-        data.download_imdb(tmp_path / "aclImdb_v1.tar.gz")
+        imdb.download_imdb(tmp_path / "aclImdb_v1.tar.gz")
     assert not list(tmp_path.iterdir())
 
 
 def test_validation_is_stratified_seeded_and_disjoint(imdb_dir):
     train = load(imdb_dir)["train"]
-    kept, held = data.train_validation(train, 0.25, seed=7)
-    again, _ = data.train_validation(train, 0.25, seed=7)
+    kept, held = corpora.train_validation(train, 0.25, seed=7)
+    again, _ = corpora.train_validation(train, 0.25, seed=7)
     assert kept.ids == again.ids
     assert not set(kept.ids) & set(held.ids)
     assert len(held) == 10 and held.labels.sum() == 5
@@ -132,7 +133,7 @@ def test_csv_and_jsonl_corpora_load(tmp_path):
     csv_path = tmp_path / "corpus.csv"
     csv_path.write_text("review,stars\n" + "\n".join(f"{r['review']},{r['stars']}" for r in rows))
     for path in (jsonl, csv_path):
-        corpus = data.load_corpus(path, text_column="review", label_column="stars")
+        corpus = splits.load_corpus(path, text_column="review", label_column="stars")
         assert len(corpus["train"]) + len(corpus["test"]) == 20
         assert len(corpus["test"]) == 4
         assert sum(corpus.skipped.values()) == 2
@@ -143,10 +144,10 @@ def test_table_with_missing_column_names_the_columns(tmp_path):
     path = tmp_path / "c.csv"
     path.write_text("body,label\nhello,1\n")
     with pytest.raises(DataError, match="no column 'text' \\(columns: body, label\\)"):
-        data.load_corpus(path)
+        splits.load_corpus(path)
 
 
 def test_subsample_is_stratified(imdb_dir):
     train = load(imdb_dir)["train"]
-    small = data.subsample(train, 10, seed=1)
+    small = corpora.subsample(train, 10, seed=1)
     assert len(small) == 10 and small.labels.sum() == 5

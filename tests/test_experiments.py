@@ -5,9 +5,9 @@ import pytest
 from conftest import TINY, make_jsonl
 from typer.testing import CliRunner
 
-from gru_sentiment import runs
 from gru_sentiment.cli import app
-from gru_sentiment.experiments import VARIANTS
+from gru_sentiment.io import runs
+from gru_sentiment.train.experiments import VARIANTS
 
 runner = CliRunner()
 ROWS = {**{name: len(v) for name, v in VARIANTS.items()}, "embeddings": 2, "threshold": 6}

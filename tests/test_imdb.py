@@ -5,9 +5,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from gru_sentiment import runs
 from gru_sentiment.cli import app
-from gru_sentiment.data import load_imdb
+from gru_sentiment.data.imdb import load_imdb
+from gru_sentiment.io import runs
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()

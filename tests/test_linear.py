@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from gru_sentiment.linear import NBLogistic, ngram_features
-from gru_sentiment.runs import RunError
+from gru_sentiment.errors import RunError
+from gru_sentiment.model.linear import NBLogistic, ngram_features
 
 
 def distinct_ngrams(seq: list[int], ngram_max: int) -> int:

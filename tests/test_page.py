@@ -6,7 +6,7 @@ import httpx
 import pytest
 from conftest import running
 
-from gru_sentiment.serve import create_app
+from gru_sentiment.serve.app import create_app
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"

@@ -14,10 +14,11 @@ import pytest
 from conftest import TINY, make_jsonl
 from typer.testing import CliRunner
 
-from gru_sentiment import runs
 from gru_sentiment.cli import app
-from gru_sentiment.predict import Row, predict_rows
-from gru_sentiment.runs import RunError
+from gru_sentiment.data.tables import Row
+from gru_sentiment.errors import RunError
+from gru_sentiment.inference.scoring import predict_rows
+from gru_sentiment.io import runs
 
 runner = CliRunner()
 LONG = " ".join(["great"] * 30 + ["the film was"] * 20 + ["awful"] * 30)  # > max_len=48
@@ -37,7 +38,7 @@ def train(out, corpus, preset, *overrides):
 
 # The default preset's shape, tiny: pooled masked GRU reading both ends of long reviews,
 # length-bucketed batches, n-gram branch stacked on validation.
-HYBRID = ["arch=pooled", "mask=true", "bucket=true", "truncating=head+tail", "ngram_branch=true"]
+HYBRID = ["arch=pooled", "mask=true", "bucket=true", "keep=head+tail", "ngram_branch=true"]
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +135,8 @@ def test_long_modes_read_the_head_the_tail_or_both(pooled):
     for long, seq in kept.items():
         p = pooled.predict([LONG], long)[0]
         assert p.truncated
-        assert p.probability == pytest.approx(pooled.probabilities([seq], "post")[0], abs=1e-6)
-    assert pooled.predict([LONG])[0] == pooled.predict([LONG], "head")[0]  # the run's "post"
+        assert p.probability == pytest.approx(pooled.probabilities([seq], "head")[0], abs=1e-6)
+    assert pooled.predict([LONG])[0] == pooled.predict([LONG], "head")[0]  # the run's own
 
 
 def test_hybrid_explanations_score_words_the_gru_does_not_read(model):

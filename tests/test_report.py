@@ -9,15 +9,11 @@ import pytest
 from conftest import TINY, make_jsonl
 from typer.testing import CliRunner
 
-from gru_sentiment import evaluate, runs
 from gru_sentiment.cli import app
-from gru_sentiment.report import (
-    SplitPredictions,
-    by_length,
-    by_rating,
-    threshold_sweep,
-    write_report,
-)
+from gru_sentiment.evaluation import metrics, thresholds
+from gru_sentiment.evaluation.predictions import SplitPredictions
+from gru_sentiment.io import runs
+from gru_sentiment.report.html import by_length, by_rating, write_report
 
 runner = CliRunner()
 SECTIONS = [
@@ -105,9 +101,9 @@ def baseline_run(tmp_path_factory, tiny_run):
     test = [r for r in rows if r["split"] == "test"]
     labels = np.array([int(r["label"]) for r in test])
     probs = np.array([float(r["probability"]) for r in test])
-    metrics = evaluate.test_metrics(labels, probs)
-    metrics.update(decision_threshold=0.5, at_decision_threshold=metrics.copy())
-    (base / runs.METRICS).write_text(json.dumps(metrics))
+    found = metrics.test_metrics(labels, probs)
+    found.update(decision_threshold=0.5, at_decision_threshold=found.copy())
+    (base / runs.METRICS).write_text(json.dumps(found))
     return base
 
 
@@ -188,10 +184,10 @@ def test_threshold_sweep_agrees_with_test_metrics():
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 2, 300)
     probs = np.clip(0.5 * labels + rng.uniform(0, 0.6, 300), 0, 1)
-    sweep = threshold_sweep(labels, probs)
+    sweep = thresholds.sweep(labels, probs)
     for threshold in (0.1, 0.5, 0.72):
         i = int(np.argmin(np.abs(sweep["threshold"] - threshold)))
-        expected = evaluate.test_metrics(labels, probs, threshold)
+        expected = metrics.test_metrics(labels, probs, threshold)
         for key in ("accuracy", "precision", "recall", "f1"):
             assert sweep[key][i] == pytest.approx(expected[key]), (threshold, key)
 

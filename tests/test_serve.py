@@ -10,7 +10,7 @@ import httpx
 import pytest
 from conftest import free_port, running
 
-from gru_sentiment.serve import Limits, create_app
+from gru_sentiment.serve.app import Limits, create_app
 
 LIMITS = Limits(max_body_bytes=4_000, max_texts=5, max_chars=300)
 REVIEWS = ["great wonderful film", "awful boring plot", "the movie was moving", "dull waste"]

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gru_sentiment.text import PAD_ID, START_ID, UNK_ID, TextEncoder, fit_length, pad
+from gru_sentiment.data.text import PAD_ID, START_ID, UNK_ID, TextEncoder, fit_length, pad
 
 TEXTS = ["Great movie, GREAT cast!", "A boring<br />movie.", "Don't watch it"]
 
@@ -37,7 +37,7 @@ def test_save_and_load_round_trip(tmp_path):
 def test_padding_and_truncation_sides():
     seqs = [np.array([1, 5, 6, 7, 8]), np.array([1, 9])]
     assert pad(seqs, 4).tolist() == [[1, 5, 6, 7], [1, 9, PAD_ID, PAD_ID]]
-    assert pad(seqs, 4, truncating="pre").tolist()[0] == [5, 6, 7, 8]
+    assert pad(seqs, 4, keep="tail").tolist()[0] == [5, 6, 7, 8]
     assert pad(seqs, 4, padding="pre").tolist()[1] == [0, 0, 1, 9]
     assert fit_length(seqs[0], 4, "head+tail").tolist() == [1, 5, 7, 8]
     with pytest.raises(ValueError, match="padding must be"):

@@ -10,8 +10,8 @@ import pytest
 from conftest import TINY, make_jsonl
 from typer.testing import CliRunner
 
-from gru_sentiment import runs
 from gru_sentiment.cli import app
+from gru_sentiment.io import runs
 
 runner = CliRunner()
 METRIC_KEYS = {
@@ -30,7 +30,7 @@ METRIC_KEYS = {
 
 def test_params_match_the_tutorial():
     from gru_sentiment.config import preset
-    from gru_sentiment.models import params_table
+    from gru_sentiment.model.networks import params_table
 
     gru, lstm = params_table(preset("tutorial"))
     assert (gru["params"], lstm["params"]) == (1_371_137, 1_400_513)
@@ -66,7 +66,7 @@ def test_train_evaluate_and_reload_give_the_same_metrics(tmp_path, corpus_jsonl)
 
     again = runner.invoke(app, ["evaluate", str(run_dir)])
     assert again.exit_code == 0, again.output
-    from gru_sentiment.pipeline import evaluate_run
+    from gru_sentiment.train.pipeline import evaluate_run
 
     reloaded = evaluate_run(run_dir, log=lambda _: None)
     assert reloaded["confusion_matrix"] == metrics["confusion_matrix"]
@@ -159,7 +159,7 @@ def test_every_preset_trains_and_reloads(tmp_path, corpus_jsonl, name):
     if PRESETS[name].ngram_branch:
         assert metrics["recurrent"]["n_test"] == metrics["ngram"]["n_test"] == 40
         assert (run_dir / "linear.npy").exists() and (run_dir / "stack.json").exists()
-    from gru_sentiment.pipeline import evaluate_run
+    from gru_sentiment.train.pipeline import evaluate_run
 
     again = evaluate_run(run_dir, log=lambda _: None)
     assert again["accuracy"] == pytest.approx(metrics["accuracy"], abs=1e-6)
@@ -181,7 +181,7 @@ def test_early_stopping_keeps_the_best_epoch_of_its_monitor(tmp_path, monitor, b
     import keras
 
     from gru_sentiment.config import Config
-    from gru_sentiment.training import ResumableTraining
+    from gru_sentiment.model.training import ResumableTraining
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")

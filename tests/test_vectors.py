@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
 
-from gru_sentiment.data import DataError
-from gru_sentiment.pretrain import word2vec_matrix
-from gru_sentiment.text import TextEncoder
-from gru_sentiment.vectors import embedding_matrix
+from gru_sentiment.data.text import TextEncoder
+from gru_sentiment.errors import DataError
+from gru_sentiment.model.embeddings import embedding_matrix, word2vec_matrix
 
 TEXTS = ["good film", "bad film", "good acting, bad plot"]
 

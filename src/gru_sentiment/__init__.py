@@ -10,7 +10,7 @@ __all__ = ["SentimentModel", "__version__"]
 
 def __getattr__(name: str):
     if name == "SentimentModel":
-        from .predict import SentimentModel
+        from .inference.model import SentimentModel
 
         return SentimentModel
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

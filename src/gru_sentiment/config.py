@@ -7,7 +7,11 @@ serving rebuild preprocessing and model from the folder, never from flags.
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from dataclasses import dataclass, fields
+
+from .errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -17,7 +21,7 @@ class Config:
     vocab_size: int = 10_000  # ids 0..vocab_size-1, the 4 reserved ids included
     max_len: int = 200  # tokens kept per review
     padding: str = "post"  # "post": padding at the end (right-padded masks, cuDNN-friendly)
-    truncating: str = "post"  # "post" keeps the beginning, "pre" the end, "head+tail" both
+    keep: str = "head"  # part of a longer review that is read: "head", "tail" or "head+tail"
     # --- model
     # "stacked": the tutorial's BiRNN -> RNN -> Dense; "conv_gru": Conv1D in front of it;
     # "pooled": masked BiRNN, then max + mean pooling over time
@@ -58,41 +62,26 @@ class Config:
     seed: int = 42
 
     def validate(self) -> Config:
-        """Raise ValueError with a one-line reason when a field is out of range."""
-        choices = {
-            "padding": ("post", "pre"),
-            "truncating": ("post", "pre", "head+tail"),
-            "arch": ARCHS,
-            "cell": ("gru", "lstm"),
-            "pooling": ("max", "mean", "max+mean"),
-            "monitor": MONITORS,
-        }
-        for name, allowed in choices.items():
+        """Raise ConfigError with a one-line reason when a field is out of range."""
+        for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {', '.join(allowed)}")
-        positive = (
-            "vocab_size",
-            "max_len",
-            "embed_dim",
-            "units",
-            "units2",
-            "dense_units",
-            "batch_size",
-            "epochs",
-            "learning_rate",
-            "patience",
-            "lr_patience",
-        )
-        for name in positive:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}")
+        for name in POSITIVE:
             if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.vocab_size <= 4:
-            raise ValueError("vocab_size must exceed the 4 reserved ids")
-        for name in ("dropout", "dense_dropout", "embed_dropout", "val_fraction"):
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in FRACTIONS:
             if not 0 <= getattr(self, name) < 1:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.vocab_size <= 4:
+            raise ConfigError("vocab_size must exceed the 4 reserved ids")
+        if not 0 < self.lr_factor < 1:
+            raise ConfigError(f"lr_factor must be in (0, 1), got {self.lr_factor}")
+        if self.min_lr > self.learning_rate:
+            raise ConfigError(
+                f"min_lr ({self.min_lr}) exceeds learning_rate ({self.learning_rate})"
+            )
         if self.padding == "pre" and self.mask:
-            raise ValueError("mask=true needs padding=post (left-padded masks break cuDNN GRUs)")
+            raise ConfigError("mask=true needs padding=post (left-padded masks break cuDNN GRUs)")
         return self
 
     def replace(self, **changes) -> Config:
@@ -103,12 +92,46 @@ class Config:
 
     @classmethod
     def from_dict(cls, values: dict) -> Config:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        """A Config from a run's config.json; an unknown field is an error (a run from a
+        newer version, or an edited file), never silently dropped."""
+        values = dict(values)
+        if "truncating" in values:  # run folders written before `keep` named it this way
+            old = values.pop("truncating")
+            values["keep"] = {"post": "head", "pre": "tail"}.get(old, old)
+        unknown = sorted(set(values) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ConfigError(f"unknown config field(s): {', '.join(unknown)}")
+        return cls(**values)
 
 
 ARCHS = ("stacked", "conv_gru", "pooled")
 MONITORS = ("val_loss", "val_accuracy")
+CHOICES = {
+    "padding": ("post", "pre"),
+    "keep": ("head", "tail", "head+tail"),
+    "arch": ARCHS,
+    "cell": ("gru", "lstm"),
+    "pooling": ("max", "mean", "max+mean"),
+    "monitor": MONITORS,
+}
+POSITIVE = (
+    "vocab_size",
+    "max_len",
+    "embed_dim",
+    "units",
+    "units2",
+    "dense_units",
+    "conv_filters",
+    "conv_kernel",
+    "word2vec_epochs",
+    "batch_size",
+    "epochs",
+    "learning_rate",
+    "patience",
+    "lr_patience",
+    "min_lr",
+)
+FRACTIONS = ("dropout", "dense_dropout", "embed_dropout", "val_fraction")
 
 PRESETS: dict[str, Config] = {
     # Exactly the notebook: Embedding(10000,128) -> BiGRU(64) -> GRU(32) -> Dense(32) -> 1.
@@ -119,7 +142,7 @@ PRESETS: dict[str, Config] = {
         preset="recurrent",
         vocab_size=30_000,
         max_len=400,
-        truncating="head+tail",
+        keep="head+tail",
         arch="pooled",
         units=64,
         embed_dim=128,
@@ -131,11 +154,7 @@ PRESETS: dict[str, Config] = {
         bucket=True,
         batch_size=64,
         pretrain_word2vec=True,
-        # val_loss of the word2vec-initialised model is noisy around epoch 3: patience 1
-        # stopped seeds 1 and 2 at epoch 2 (recurrent branch 88.3%), patience 2 reached
-        # epoch 4 (89.2%) for seed 42. Stopping on val_accuracy (monitor, 8 epochs) was
-        # tried and not adopted: it keeps later epochs, whose validation gains partly come
-        # from movies that validation shares with train (README, ablation).
+        # patience 2: validation loss is noisy around epoch 3 (docs/decisions.md)
         epochs=6,
         patience=2,
         lr_patience=1,
@@ -148,37 +167,41 @@ DEFAULT_PRESET = "hybrid"
 
 def preset(name: str) -> Config:
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r} (choose from: {', '.join(PRESETS)})")
+        raise ConfigError(f"unknown preset {name!r} (choose from: {', '.join(PRESETS)})")
     return PRESETS[name]
+
+
+TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes"), ("false", "0", "no")
+
+
+def convert(name: str, raw: str) -> object:
+    """`raw` as the type of Config field `name` (its real annotation, not its string)."""
+    kind = typing.get_type_hints(Config)[name]
+    options = typing.get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
+    if type(None) in options and raw.lower() in ("", "none", "null"):
+        return None
+    base = next(t for t in options if t is not type(None))
+    if base is bool:
+        if raw.lower() not in TRUE_WORDS + FALSE_WORDS:
+            raise ConfigError(f"{name} expects true or false, got {raw!r}")
+        return raw.lower() in TRUE_WORDS
+    try:
+        return base(raw)
+    except ValueError:
+        raise ConfigError(f"{name} expects a {base.__name__}, got {raw!r}") from None
 
 
 def parse_overrides(config: Config, assignments: list[str]) -> Config:
     """Apply `field=value` strings, converting each value to the field's type."""
-    types = {f.name: f.type for f in fields(Config)}
+    names = [f.name for f in fields(Config)]
     changes = {}
     for assignment in assignments:
         name, sep, raw = assignment.partition("=")
         name = name.strip().replace("-", "_")
-        if not sep or name not in types:
-            raise ValueError(
-                f"--set expects FIELD=VALUE with FIELD one of: {', '.join(types)}; "
+        if not sep or name not in names:
+            raise ConfigError(
+                f"--set expects FIELD=VALUE with FIELD one of: {', '.join(names)}; "
                 f"got {assignment!r}"
             )
-        kind = types[name]
-        try:
-            if kind == "bool":
-                if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError
-                value = raw.lower() in ("true", "1", "yes")
-            elif kind == "int":
-                value = int(raw)
-            elif kind == "float":
-                value = float(raw)
-            elif kind == "str | None":
-                value = raw or None
-            else:
-                value = raw
-        except ValueError:
-            raise ValueError(f"{name} expects a {kind}, got {raw!r}") from None
-        changes[name] = value
+        changes[name] = convert(name, raw.strip())
     return config.replace(**changes).validate()

@@ -1,0 +1,30 @@
+"""The `gru-sentiment` command: every command module's functions, registered on one app.
+
+Command modules never import this one; it imports them, so adding a command is one
+function in a module and one line here.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from . import apply, report, train
+
+app = typer.Typer(
+    help="GRU sentiment classification of movie reviews: explore, train, evaluate, apply.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# In the order `--help` lists them: the flow from data to a served model.
+app.command()(report.eda)
+app.command()(train.train)
+app.command()(train.baseline)
+app.command("evaluate")(train.evaluate_cmd)
+app.command()(report.report)
+app.command()(report.experiment)
+app.command()(train.params)
+app.command()(apply.predict)
+app.command()(apply.explain)
+app.command()(apply.serve)

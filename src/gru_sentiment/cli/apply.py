@@ -1,0 +1,200 @@
+"""Commands that apply a trained run to new text: predict, explain, serve.
+
+Keras loads only inside them, after their options are checked."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..data.text import KEEP
+from .common import CpuOpt, TextColumnOpt, check_positive, fail, load_or_fail
+
+RunDirArg = Annotated[Path, typer.Argument(help="A complete run folder (from `train`).")]
+LongOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--long",
+        help="Part of a review longer than the model's max_len that the GRU reads: head, tail "
+        "or head+tail. Default: what the run was trained with. (A hybrid run's n-gram branch "
+        "reads the whole review.)",
+    ),
+]
+
+
+def load_model(run_dir: Path, cpu: bool, long: str | None = None):
+    """The run's SentimentModel, or a one-line error."""
+    if long is not None and long not in KEEP:
+        fail(f"--long must be one of {', '.join(KEEP)}, not {long!r}")
+    from ..runtime import prepare
+
+    prepare(cpu)
+    from ..inference.model import SentimentModel
+
+    return load_or_fail(SentimentModel.load, run_dir)
+
+
+def predict(
+    run_dir: RunDirArg,
+    texts: Annotated[
+        list[str] | None, typer.Argument(help="Reviews; none: --input, or one per stdin line.")
+    ] = None,
+    input_: Annotated[
+        Path | None,
+        typer.Option("--input", help=".txt (one review per line), .csv or .jsonl file."),
+    ] = None,
+    text_column: TextColumnOpt = "text",
+    output: Annotated[
+        Path | None,
+        typer.Option(help=".csv or .jsonl: input columns + predictions, same rows, same order."),
+    ] = None,
+    long: LongOpt = None,
+    batch: Annotated[int, typer.Option(help="Rows read and predicted at a time.")] = 1024,
+    cpu: CpuOpt = False,
+) -> None:
+    """Predict the sentiment of new reviews with a trained run.
+
+    Each row gets predicted (negative/positive, at the run's decision threshold),
+    probability (of positive), truncated (0/1), kept (all, head, tail or head+tail) and
+    error (empty text, bytes that are not UTF-8, ...: the other rows are still predicted).
+    Files are streamed: memory stays bounded on any number of rows.
+
+    Example: gru-sentiment predict runs/tutorial "A moving, beautifully acted film."
+    """
+    check_positive(batch=batch)
+    if texts and input_:
+        fail("give reviews as arguments or with --input, not both")
+    if input_ is None and not texts and sys.stdin.isatty():
+        fail("no reviews: give them as arguments, with --input FILE, or one per line on stdin")
+    from ..data.tables import read_rows, text_rows
+    from ..errors import DataError
+    from ..inference.scoring import check_output, predict_rows, write_rows
+
+    if output is not None:
+        load_or_fail(check_output, output, input_)
+    progress = None
+    if input_ is not None:
+        if output is not None and input_.is_file():  # the table on stdout needs no bar
+            size = input_.stat().st_size
+            progress = typer.progressbar(  # advances by bytes read, redrawn every 0.5%
+                length=size, label="predicting", file=sys.stderr, update_min_steps=size // 200
+            )
+        on_bytes = progress.update if progress else lambda n: None
+        try:
+            columns, rows = read_rows(input_, text_column, on_bytes)
+        except DataError as err:
+            fail(str(err))
+    elif texts:
+        columns, rows = ["text"], text_rows(texts)
+    else:
+        stdin = (raw.decode("utf-8", "surrogateescape").rstrip("\r\n") for raw in sys.stdin.buffer)
+        columns, rows = ["text"], text_rows(stdin)
+    model = load_model(run_dir, cpu, long)
+    errors: Counter = Counter()
+    results = _tally(predict_rows(model, rows, long, chunk=batch), errors)
+    if output is None:
+        _print_table(results)
+    else:
+        with progress or nullcontext():
+            written = write_rows(output, columns, results)
+        typer.echo(f"wrote {written:,} rows to {output}", err=True)
+    for reason, count in errors.most_common():
+        typer.echo(
+            f"not predicted: {count:,} {'row' if count == 1 else 'rows'}, {reason}", err=True
+        )
+
+
+def _tally(results: Iterator[tuple], errors: Counter) -> Iterator[tuple]:
+    """Pass (row, result) pairs through, counting errors by kind (the text before ':')."""
+    for row, result in results:
+        if result["error"]:
+            errors[result["error"].split(":")[0]] += 1
+        yield row, result
+
+
+def _print_table(results) -> None:
+    """One line per row: number, verdict, probability, part read, then the text."""
+    width = shutil.get_terminal_size((100, 20)).columns
+    typer.echo(f"{'#':>5}  {'predicted':<9}  {'P(pos)':>6}  {'kept':<9}  text")
+    for number, (row, result) in enumerate(results, 1):
+        if result["error"]:
+            typer.echo(f"{number:>5}  error: {result['error']}")
+            continue
+        text = " ".join(str(row.text).split())
+        room = max(10, width - 38)
+        text = text if len(text) <= room else text[: room - 1] + "…"
+        line = f"{number:>5}  {result['predicted']:<9}  {result['probability']:>6.4f}  "
+        typer.echo(line + f"{result['kept']:<9}  {text}")
+
+
+def explain(
+    run_dir: RunDirArg,
+    text: Annotated[str, typer.Argument(help="The review; - reads it from stdin.")],
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write the explanation as an HTML page.")
+    ] = None,
+    long: LongOpt = None,
+    top: Annotated[int, typer.Option(help="Words listed for each direction.")] = 5,
+    cpu: CpuOpt = False,
+) -> None:
+    """Which words pushed the prediction which way, by OCCLUSION.
+
+    Each word the model reads is removed in turn and the review scored again: a word's
+    contribution is P(positive) minus P(positive) without it. Shown as coloured text
+    (green towards positive, red towards negative) and the top words each way.
+
+    Example: gru-sentiment explain runs/tutorial "Great cast, but the plot was dull." --html e.html
+    """
+    check_positive(top=top)
+    if text == "-":
+        text = sys.stdin.read()
+    from ..inference.explain import to_ansi, to_html
+    from ..io.files import write_text
+
+    model = load_model(run_dir, cpu, long)
+    try:
+        explanation = model.explain(text, long)
+    except ValueError as err:
+        fail(str(err))
+    typer.echo(to_ansi(explanation, top))
+    if html is not None:
+        write_text(html, to_html(explanation))
+        typer.echo(f"wrote {html}")
+
+
+def serve(
+    run_dir: RunDirArg,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    max_body_bytes: Annotated[
+        int, typer.Option(help="Largest request body, bytes (413 above).")
+    ] = 1_000_000,
+    max_texts: Annotated[int, typer.Option(help="Most texts in one /predict request.")] = 64,
+    max_chars: Annotated[int, typer.Option(help="Longest text, characters.")] = 20_000,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+    cpu: CpuOpt = False,
+) -> None:
+    """Serve the model over HTTP: a page at /, POST /predict and /explain, GET /health.
+
+    The API is described at /docs (Swagger UI, loaded from the internet) and
+    /openapi.json; the page at / works offline. Word contributions are by occlusion.
+    Limits answer 413 / 422 with a JSON error naming the limit.
+
+    Example: gru-sentiment serve runs/tutorial --port 8000
+    """
+    check_positive(
+        port=port, max_body_bytes=max_body_bytes, max_texts=max_texts, max_chars=max_chars
+    )
+    model = load_model(run_dir, cpu)
+    from ..serve.app import Limits
+    from ..serve.app import serve as run_server
+
+    typer.echo(f"serving {model.name} on http://{host}:{port}/ (API docs at /docs)")
+    run_server(model, host, port, Limits(max_body_bytes, max_texts, max_chars), access_log)

@@ -1,0 +1,80 @@
+"""What every command shares: option types, one-line errors, config resolution.
+
+Options are checked before anything heavy is imported, so `--help` and bad input answer
+at once; Keras and TensorFlow load only inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..config import Config, parse_overrides, preset
+from ..errors import GruSentimentError
+from ..evaluation.metrics import HEADLINE
+
+DataOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        envvar="GRU_SENTIMENT_DATA",
+        help="aclImdb folder, .tar.gz archive, or your own .csv/.jsonl; default: download IMDB.",
+    ),
+]
+TextColumnOpt = Annotated[str, typer.Option(help="Text column of a .csv/.jsonl file.")]
+LabelColumnOpt = Annotated[str, typer.Option(help="Label column (0/1 or negative/positive).")]
+CpuOpt = Annotated[bool, typer.Option("--cpu", help="Run on the CPU even when a GPU is present.")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override any config field, FIELD=VALUE (repeatable)."),
+]
+TrainLimitOpt = Annotated[int | None, typer.Option(help="Use a stratified subset of train.")]
+TestLimitOpt = Annotated[int | None, typer.Option(help="Use a stratified subset of test.")]
+
+
+def fail(message: str) -> None:
+    """One-line error on stderr, exit status 2."""
+    typer.echo(f"gru-sentiment: error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def check_data_path(data: str | None) -> None:
+    if data is not None and not Path(data).expanduser().exists():
+        fail(f"data path does not exist: {data}")
+
+
+def check_positive(**values: int | None) -> None:
+    for name, value in values.items():
+        if value is not None and value <= 0:
+            fail(f"--{name.replace('_', '-')} must be a positive number, got {value}")
+
+
+def load_or_fail(load, *args, **kwargs):
+    """Run `load`, turning the tool's own errors (bad data, run folder, config) into
+    one-line messages."""
+    try:
+        return load(*args, **kwargs)
+    except GruSentimentError as err:
+        fail(str(err))
+
+
+def resolve_config(name: str, overrides: list[str], **flags) -> Config:
+    """A preset with command-line flags (None: not given) and --set overrides applied."""
+    try:
+        cfg = preset(name)
+        cfg = cfg.replace(preset=name, **{k: v for k, v in flags.items() if v is not None})
+        return parse_overrides(cfg, overrides)
+    except GruSentimentError as err:
+        fail(str(err))
+
+
+def print_headline(metrics: dict, run_dir: Path) -> None:
+    typer.echo("test: " + ", ".join(f"{k} {metrics[k]:.4f}" for k in HEADLINE))
+    typer.echo(f"run folder: {run_dir}")
+
+
+def read_metrics(run_dir: Path) -> dict:
+    return json.loads((run_dir / "metrics.json").read_text())

@@ -1,0 +1,157 @@
+"""Commands that describe data and runs: eda, report, and the tutorial's experiments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..train.experiments import NAMES as EXPERIMENTS
+from .common import (
+    CpuOpt,
+    DataOpt,
+    LabelColumnOpt,
+    SetOpt,
+    TextColumnOpt,
+    check_data_path,
+    check_positive,
+    fail,
+    load_or_fail,
+    resolve_config,
+)
+
+
+def eda(
+    data: DataOpt = None,
+    out: Annotated[Path, typer.Option(help="Folder for eda.json and the PNGs.")] = Path("eda"),
+    max_len: Annotated[int, typer.Option(help="Length whose truncation is measured.")] = 200,
+    vocab_size: Annotated[
+        int, typer.Option(help="Vocabulary size whose unknowns are measured.")
+    ] = 10_000,
+    text_column: TextColumnOpt = "text",
+    label_column: LabelColumnOpt = "label",
+) -> None:
+    """Explore the data: class balance, lengths, truncation, unknown words, ratings.
+
+    Example: gru-sentiment eda --data ../shared/data/aclImdb.tar.gz --out eda
+    """
+    check_data_path(data)
+    check_positive(max_len=max_len, vocab_size=vocab_size)
+    from ..data.splits import load_corpus
+    from ..report import eda as eda_module
+
+    corpus = load_or_fail(load_corpus, data, text_column, label_column, ("train", "test", "unsup"))
+    summary = eda_module.describe(corpus, out, max_len=max_len, vocab_size=vocab_size)
+    typer.echo(eda_module.format_table(summary))
+    for reason, count in summary["skipped"].items():
+        typer.echo(f"skipped {count:,}: {reason}")
+    typer.echo(f"wrote {out / 'eda.json'} and plots")
+
+
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder (GRU or linear baseline).")],
+    baseline: Annotated[
+        Path | None, typer.Option(help="A baseline run folder shown beside this run.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="HTML file to write; default RUN_DIR/report.html.")
+    ] = None,
+) -> None:
+    """Write one self-contained HTML report of a run (figures inlined; opens offline).
+
+    Example: gru-sentiment report runs/tutorial --baseline runs/baseline
+    """
+    from ..runtime import prepare
+
+    prepare(cpu=True)
+    from ..report.html import write_report
+
+    typer.echo(f"wrote {load_or_fail(write_report, run_dir, baseline, out)}")
+
+
+def experiment(
+    name: Annotated[str, typer.Argument(help=f"One of: {' | '.join(EXPERIMENTS)}.")],
+    data: DataOpt = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder; default experiments/<name>.")
+    ] = None,
+    train_limit: Annotated[
+        int | None, typer.Option(help="Train reviews used (validation carved from them).")
+    ] = None,
+    test_limit: Annotated[int | None, typer.Option(help="Test reviews used.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Maximum epochs per run.")] = None,
+    seeds: Annotated[
+        int | None, typer.Option(help="Runs per variant, seeds 42, 43, ... (default 2).")
+    ] = None,
+    full: Annotated[
+        bool, typer.Option(help="All the data and the preset's epochs instead of the subset.")
+    ] = False,
+    set_: SetOpt = None,
+    runs_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of the runs, shared between experiments; default runs/experiments."
+        ),
+    ] = None,
+    run: Annotated[
+        list[Path] | None,
+        typer.Option("--run", help="threshold: a trained run folder to sweep (repeatable)."),
+    ] = None,
+    vectors: Annotated[
+        Path | None, typer.Option(help="embeddings: GloVe / fastText .txt/.vec file.")
+    ] = None,
+    text_column: TextColumnOpt = "text",
+    label_column: LabelColumnOpt = "label",
+    cpu: CpuOpt = False,
+) -> None:
+    """Run one of the tutorial's suggested experiments; write a table and a plot.
+
+    Default: a subset (4,000 train / 4,000 test reviews, 3 epochs, 2 seeds); --full: all data.
+
+    Example: gru-sentiment experiment maxlen --data ../shared/data/aclImdb.tar.gz
+    """
+    if name not in EXPERIMENTS:
+        fail(f"unknown experiment {name!r} (choose from: {' | '.join(EXPERIMENTS)})")
+    check_data_path(data)
+    check_positive(train_limit=train_limit, test_limit=test_limit, epochs=epochs, seeds=seeds)
+    if full and (train_limit or test_limit):
+        fail("--full uses all the data: leave out --train-limit / --test-limit")
+    if run and name != "threshold":
+        fail("--run applies to the threshold experiment only")
+    if vectors and name != "embeddings":
+        fail("--vectors applies to the embeddings experiment only")
+    for path in run or []:
+        if not (path / "predictions.csv").is_file():
+            fail(f"{path} is not a run folder with predictions.csv")
+    if vectors and not vectors.is_file():
+        fail(f"vectors file does not exist: {vectors}")
+    from ..train import experiments
+
+    if not full:
+        train_limit = train_limit or experiments.TRAIN_LIMIT
+        test_limit = test_limit or experiments.TEST_LIMIT
+        epochs = epochs or experiments.EPOCHS
+    seeds = seeds or experiments.SEEDS
+    overrides = [*experiments.BASE_OVERRIDES, *(set_ or [])]
+    base = resolve_config(experiments.BASE_PRESET, overrides, epochs=epochs)
+    from ..runtime import prepare
+
+    prepare(cpu)
+    from ..data.splits import DataSpec
+
+    data_path = str(Path(data).expanduser().resolve()) if data else None
+    spec = DataSpec(data_path, text_column, label_column, train_limit, test_limit)
+    results = load_or_fail(
+        experiments.run_experiment,
+        name,
+        base,
+        spec,
+        out or Path("experiments") / name,
+        seeds=seeds,
+        log=typer.echo,
+        runs_dir=runs_dir,
+        run_dirs=run,
+        vectors=vectors,
+    )
+    typer.echo(experiments.to_markdown(results))

@@ -1,0 +1,136 @@
+"""Commands that produce run folders: train, baseline, evaluate; and params."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..config import DEFAULT_PRESET, PRESETS
+from .common import (
+    CpuOpt,
+    DataOpt,
+    LabelColumnOpt,
+    SetOpt,
+    TestLimitOpt,
+    TextColumnOpt,
+    TrainLimitOpt,
+    check_data_path,
+    check_positive,
+    load_or_fail,
+    print_headline,
+    read_metrics,
+    resolve_config,
+)
+
+
+def train(
+    preset_name: Annotated[
+        str, typer.Option("--preset", help=f"One of: {', '.join(PRESETS)}.")
+    ] = DEFAULT_PRESET,
+    data: DataOpt = None,
+    out: Annotated[Path | None, typer.Option(help="Run folder; default runs/<preset>.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (data split, init, order).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Maximum epochs.")] = None,
+    train_limit: TrainLimitOpt = None,
+    test_limit: TestLimitOpt = None,
+    set_: SetOpt = None,
+    text_column: TextColumnOpt = "text",
+    label_column: LabelColumnOpt = "label",
+    force: Annotated[bool, typer.Option(help="Replace a complete run folder.")] = False,
+    cpu: CpuOpt = False,
+) -> None:
+    """Train a preset, evaluate it on test and write the run folder (resumes if killed).
+
+    Example: gru-sentiment train --preset tutorial --data aclImdb_v1.tar.gz --out runs/tutorial
+    """
+    check_data_path(data)
+    check_positive(epochs=epochs, train_limit=train_limit, test_limit=test_limit)
+    cfg = resolve_config(preset_name, set_ or [], seed=seed, epochs=epochs)
+    run_dir = out or Path("runs") / preset_name
+    from ..io.runs import is_complete
+
+    if is_complete(run_dir) and not force:
+        typer.echo(f"{run_dir} already holds a complete run (pass --force to retrain it)")
+        print_headline(read_metrics(run_dir), run_dir)
+        return
+    from ..runtime import prepare
+
+    prepare(cpu)
+    from ..data.splits import DataSpec
+    from ..train.pipeline import train_run
+
+    spec = DataSpec(data, text_column, label_column, train_limit, test_limit)
+    metrics = load_or_fail(train_run, cfg, run_dir, spec, force=force, log=typer.echo)
+    print_headline(metrics, run_dir)
+
+
+def baseline(
+    data: DataOpt = None,
+    out: Annotated[Path, typer.Option(help="Run folder for the baseline.")] = Path("runs/baseline"),
+    seed: Annotated[int, typer.Option(help="Seed of the train/validation split.")] = 42,
+    train_limit: TrainLimitOpt = None,
+    test_limit: TestLimitOpt = None,
+    text_column: TextColumnOpt = "text",
+    label_column: LabelColumnOpt = "label",
+    force: Annotated[bool, typer.Option(help="Replace a complete run folder.")] = False,
+) -> None:
+    """The linear baseline: TF-IDF 1-2-grams + logistic regression, same splits and files.
+
+    Example: gru-sentiment baseline --data aclImdb_v1.tar.gz --out runs/baseline
+    """
+    check_data_path(data)
+    check_positive(train_limit=train_limit, test_limit=test_limit)
+    from ..data.splits import DataSpec
+    from ..train.baseline import run_baseline
+
+    spec = DataSpec(data, text_column, label_column, train_limit, test_limit)
+    metrics = load_or_fail(run_baseline, out, spec, seed=seed, force=force, log=typer.echo)
+    print_headline(metrics, out)
+
+
+def evaluate_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A complete run folder.")],
+    data: DataOpt = None,
+    cpu: CpuOpt = False,
+) -> None:
+    """Reload a run folder and evaluate it on its test set again.
+
+    Example: gru-sentiment evaluate runs/tutorial
+    """
+    check_data_path(data)
+    from ..runtime import prepare
+
+    prepare(cpu)
+    from ..train.pipeline import evaluate_run
+
+    metrics = load_or_fail(evaluate_run, run_dir, data, log=typer.echo)
+    print_headline(metrics, run_dir)
+
+
+def params(
+    preset_name: Annotated[
+        str, typer.Option("--preset", help=f"One of: {', '.join(PRESETS)}.")
+    ] = DEFAULT_PRESET,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Parameters of a preset's model with GRU cells versus LSTM cells.
+
+    Example: gru-sentiment params --preset tutorial
+    """
+    cfg = resolve_config(preset_name, [])
+    from ..runtime import prepare
+
+    prepare(cpu=True)
+    from ..model.networks import params_table
+
+    table = params_table(cfg)
+    if as_json:
+        typer.echo(json.dumps(table))
+        return
+    typer.echo(f"{'cell':<6} {'parameters':>12}")
+    for row in table:
+        typer.echo(f"{row['cell']:<6} {row['params']:>12,}")
+    typer.echo(f"GRU saves {table[0]['saving']:.2%} of the LSTM's parameters")

@@ -1,0 +1,1 @@
+"""Reviews in: IMDB (folder, archive, download), tables (CSV / JSONL), splits, text -> ids."""

@@ -1,0 +1,56 @@
+"""Token ids of a run's splits, computed once: the tokenizer is fitted on train and every
+split encoded, then cached under $GRU_SENTIMENT_HOME/prepared keyed by (texts, vocabulary
+size), so a second run on the same data skips the work."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from ..io.files import home_dir, write_atomic, write_text
+from .splits import SPLIT_ORDER, Splits
+from .text import TextEncoder
+
+# Encoded in this order; "unlabeled" (IMDB's train/unsup) is empty when the run has none.
+ENCODED_ORDER = (*SPLIT_ORDER, "unlabeled")
+
+
+def _texts(splits: Splits, name: str) -> list[str]:
+    return splits.unlabeled if name == "unlabeled" else getattr(splits, name).texts
+
+
+def prepare_ids(
+    splits: Splits, vocab_size: int, log: Callable[[str], object] = print
+) -> tuple[TextEncoder, dict[str, list[np.ndarray]]]:
+    """The tokenizer fitted on train, and the ids of every split (`ENCODED_ORDER`)."""
+    key = hashlib.sha256(f"v2:{vocab_size}".encode())
+    for name in ENCODED_ORDER:
+        for text in _texts(splits, name):
+            key.update(text.encode())
+        key.update(b"\0split")
+    folder = home_dir() / "prepared" / key.hexdigest()[:20]
+    if (folder / "done").exists():
+        log(f"using cached token ids from {folder}")
+        ids = np.load(folder / "ids.npy", allow_pickle=False)
+        ends = np.load(folder / "ends.npy", allow_pickle=False)
+        seqs = np.split(ids, ends[:-1]) if len(ends) else []
+        encoded, start = {}, 0
+        for name in ENCODED_ORDER:
+            n = len(_texts(splits, name))
+            encoded[name] = seqs[start : start + n]
+            start += n
+        return TextEncoder.load(folder / "tokenizer.json"), encoded
+    started = time.perf_counter()
+    encoder = TextEncoder.fit(splits.train.texts, vocab_size)
+    encoded = {name: encoder.encode(_texts(splits, name)) for name in ENCODED_ORDER}
+    log(f"tokenized and encoded in {time.perf_counter() - started:.1f} s")
+    every = [seq for name in ENCODED_ORDER for seq in encoded[name]]
+    ends = np.cumsum([len(seq) for seq in every])
+    write_atomic(folder / "ids.npy", lambda tmp: np.save(tmp, np.concatenate(every)))
+    write_atomic(folder / "ends.npy", lambda tmp: np.save(tmp, ends))
+    encoder.save(folder / "tokenizer.json")
+    write_text(folder / "done", "")  # last: marks the cache entry complete
+    return encoder, encoded

@@ -1,0 +1,1 @@
+"""Metrics and decision thresholds from labels and probabilities alone (any model)."""

@@ -1,0 +1,42 @@
+"""A run's predictions.csv read back as columns, per split (validation, test)."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..io import runs
+
+
+@dataclass
+class SplitPredictions:
+    """One split of predictions.csv as columns."""
+
+    ids: list[str]
+    labels: np.ndarray  # (n,) 0/1
+    probs: np.ndarray  # (n,) probability of positive
+    ratings: np.ndarray  # (n,) stars, 0 = unknown
+    tokens: np.ndarray  # (n,) length before truncation, start token included
+    truncated: np.ndarray  # (n,) bool
+
+
+def read_predictions(run_dir: Path) -> dict[str, SplitPredictions]:
+    """predictions.csv of a run, by split name (validation, test)."""
+    rows: dict[str, list[dict]] = {}
+    with (Path(run_dir) / runs.PREDICTIONS).open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            rows.setdefault(row["split"], []).append(row)
+    return {
+        split: SplitPredictions(
+            ids=[r["id"] for r in split_rows],
+            labels=np.array([int(r["label"]) for r in split_rows]),
+            probs=np.array([float(r["probability"]) for r in split_rows]),
+            ratings=np.array([int(r["rating"]) for r in split_rows]),
+            tokens=np.array([int(r["tokens"]) for r in split_rows]),
+            truncated=np.array([r["truncated"] == "1" for r in split_rows]),
+        )
+        for split, split_rows in rows.items()
+    }

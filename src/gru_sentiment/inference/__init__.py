@@ -1,0 +1,1 @@
+"""A trained run folder applied to new text: SentimentModel, explanations, scoring files."""

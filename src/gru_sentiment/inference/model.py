@@ -1,0 +1,229 @@
+"""Apply a trained run folder to new text: `SentimentModel.load(run_dir).predict(texts)`.
+
+Everything comes from the run folder, after its checksums are verified: the tokenizer, the
+length and truncation the model was trained with, the n-gram branch and its stack when the
+run has one (the hybrid preset), and the decision threshold chosen on validation. The model
+loads only from the folder's `model.keras` zip archive, with `safe_mode=True`: HDF5 files
+and pickles are refused (both can carry code that runs on load); the n-gram weights are a
+`.npy` array read with `allow_pickle=False`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..config import Config
+from ..data.corpus import CLASS_NAMES
+from ..data.tables import text_error
+from ..data.text import KEEP, START_ID, TextEncoder
+from ..errors import RunError
+from ..io import runs
+from ..io.files import read_json
+from .forward import Forward
+
+if TYPE_CHECKING:
+    from .explain import Explanation
+
+# Model files that can execute code when loaded: never opened, whatever their name.
+REFUSED_SUFFIXES = (".h5", ".hdf5", ".pkl", ".pickle", ".joblib")
+ZIP_MAGIC = b"PK\x03\x04"  # a .keras file is a zip archive
+MAGIC_NAMES = {b"\x89HDF": "an HDF5 file", b"\x80": "a pickle"}
+# Reviews per batch when scoring many: large batches amortise graph mode's per-step cost.
+SCORING_BATCH = 256
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The verdict on one text; `label` and `probability` are None when `error` says why."""
+
+    label: str | None  # "negative" | "positive", at the run's decision threshold
+    probability: float | None  # P(positive)
+    truncated: bool  # longer than the model's max_len: only part of it was read
+    tokens: int  # token ids before truncation, start token included
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def keep_mode(long: str | None, cfg: Config) -> str:
+    """The part of a long review to read: `long` ("head", "tail", "head+tail") or, when
+    None, the run's own."""
+    if long is None:
+        return cfg.keep
+    if long not in KEEP:
+        raise ValueError(f"long must be one of {', '.join(KEEP)}, not {long!r}")
+    return long
+
+
+def load_network(run_dir: Path):
+    """The run's Keras network, loaded with `safe_mode=True` (no code runs on load). Call
+    it on a folder `check_safe` accepted, or on one being written by `train`."""
+    from ..runtime import prepare
+
+    prepare()
+    import keras
+
+    from ..model import layers  # noqa: F401  (registers the custom layers safe mode loads)
+
+    return keras.models.load_model(Path(run_dir) / runs.MODEL, compile=False, safe_mode=True)
+
+
+class SentimentModel:
+    """A trained run, ready for new text. Thread-safe: model calls are serialised.
+
+    `ngram` is the hybrid's n-gram branch: (NBLogistic, Stack), or None for a pure GRU.
+    """
+
+    def __init__(
+        self, run_dir: Path, record: dict, metrics: dict, encoder: TextEncoder, model, ngram=None
+    ):
+        self.run_dir = Path(run_dir)
+        self.record = record
+        self.cfg = Config.from_dict(record["config"])
+        self.metrics = metrics
+        self.threshold = float(metrics["decision_threshold"])  # chosen on validation
+        self.encoder = encoder
+        self.model = model
+        self.ngram = ngram
+        # Masked, right-padded models give the same answer at any padding width.
+        widen = self.cfg.mask and self.cfg.padding == "post" and self.cfg.arch != "conv_gru"
+        self._forward = Forward(model, self.cfg.max_len if widen else None)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> SentimentModel:
+        """Load a complete run folder; raises RunError for anything unsafe or tampered with."""
+        run_dir = Path(run_dir)
+        check_safe(run_dir)
+        record = read_json(run_dir / runs.CONFIG)
+        Config.from_dict(record["config"]).validate()  # an unknown or bad field: ConfigError
+        ngram = None
+        if record["config"].get("ngram_branch"):
+            from ..model.linear import NBLogistic
+            from ..model.stack import Stack
+
+            # check_safe verified every file of the manifest, these included.
+            ngram = NBLogistic.load(run_dir), Stack.load(run_dir)
+        model = load_network(run_dir)
+        return cls(
+            run_dir,
+            record,
+            read_json(run_dir / runs.METRICS),
+            TextEncoder.load(run_dir / runs.TOKENIZER),
+            model,
+            ngram,
+        )
+
+    @property
+    def name(self) -> str:
+        """The run folder's name (what /health and the page call this model)."""
+        return self.run_dir.resolve().name
+
+    def examples(self) -> list[dict]:
+        """The run's example test reviews (examples.json)."""
+        return read_json(self.run_dir / runs.EXAMPLES)
+
+    def predict(self, texts: Sequence[str] | str, long: str | None = None) -> list[Prediction]:
+        """One Prediction per text, in order. `long`: "head", "tail" or "head+tail" (the part
+        of a review longer than the model's max_len that is read; None: the run's own)."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        errors = [text_error(t) for t in texts]
+        valid = [i for i, err in enumerate(errors) if err is None]
+        probs, lengths = self.score([texts[i] for i in valid], keep_mode(long, self.cfg))
+        found = dict(zip(valid, zip(probs, lengths, strict=True), strict=True))
+        return [
+            Prediction(None, None, False, 0, err) if err else self.verdict(*found[i])
+            for i, err in enumerate(errors)
+        ]
+
+    def score(self, texts: list[str], keep: str) -> tuple[np.ndarray, list[int]]:
+        """(n,) P(positive) of valid texts, and their lengths in token ids; `keep`: the
+        part of a long review the network reads."""
+        seqs = self.encoder.encode(texts)
+        probs = self.probabilities(seqs, keep)
+        if self.ngram is not None:
+            linear, stack = self.ngram
+            probs = stack.combine(probs, linear.logits(seqs)) if texts else probs
+        return probs, [len(seq) for seq in seqs]
+
+    def verdict(self, probability: float, tokens: int) -> Prediction:
+        """The Prediction for P(positive) of a review of `tokens` ids."""
+        return Prediction(
+            label=CLASS_NAMES[int(probability >= self.threshold)],
+            probability=round(float(probability), 6),
+            truncated=tokens > self.cfg.max_len,
+            tokens=tokens,
+        )
+
+    def explain(self, text: str, long: str | None = None) -> Explanation:
+        """Per-token contributions to P(positive), by occlusion: each word the model reads is
+        removed in turn, and its contribution is how much P(positive) drops without it."""
+        from .explain import occlusion
+
+        return occlusion(self, text, keep_mode(long, self.cfg))
+
+    def probabilities(self, seqs: Sequence[np.ndarray], keep: str) -> np.ndarray:
+        """(n,) P(positive) of token-id sequences by the recurrent model alone, cut and
+        padded as in training."""
+        if not seqs:
+            return np.zeros(0, np.float32)
+        from ..model.batching import PaddedBatches
+
+        cfg = self.cfg
+        batches = PaddedBatches(
+            seqs, None, SCORING_BATCH, cfg.max_len, keep, cfg.padding, cfg.bucket
+        )
+        probs = np.concatenate([self._locked(batches[i][0]) for i in range(len(batches))])
+        return batches.in_input_order(probs)
+
+    def warm_up(self, max_rows: int = 8) -> int:
+        """Compile the forward pass for every padded width this model uses and batches of up
+        to `max_rows` reviews, so that no request waits for a compilation; shapes compiled."""
+        from ..model.batching import LENGTH_STEP
+
+        cfg = self.cfg
+        widths = [cfg.max_len]
+        if cfg.bucket:  # PaddedBatches pads each batch to a multiple of LENGTH_STEP
+            steps = range(LENGTH_STEP, cfg.max_len + LENGTH_STEP, LENGTH_STEP)
+            widths = sorted({self._forward.width(min(w, cfg.max_len)) for w in steps})
+        shapes = [(1 << k, w) for w in widths for k in range(max_rows.bit_length())]
+        for shape in shapes:
+            ids = np.zeros(shape, np.int32)
+            ids[:, 0] = START_ID
+            self._locked(ids)
+        return len(shapes)
+
+    def _locked(self, ids: np.ndarray) -> np.ndarray:
+        # One batch at a time: other threads' calls get in between a long explanation's.
+        with self._lock:
+            return self._forward(ids)
+
+
+def check_safe(run_dir: Path) -> None:
+    """Raise RunError unless `run_dir` is a complete, untampered run with a .keras zip model."""
+    if run_dir.suffix.lower() in REFUSED_SUFFIXES or run_dir.is_file():
+        raise RunError(
+            f"refusing {run_dir}: models load only from a run folder's {runs.MODEL} "
+            "(HDF5 and pickle files can run code when loaded)"
+        )
+    if (run_dir / runs.CONFIG).exists() and not (run_dir / runs.MODEL).exists():
+        raise RunError(
+            f"{run_dir} has no {runs.MODEL} (a linear-baseline or unfinished run); "
+            "predict needs a trained GRU run"
+        )
+    runs.verify(run_dir)
+    with (run_dir / runs.MODEL).open("rb") as f:
+        magic = f.read(len(ZIP_MAGIC))
+    if magic != ZIP_MAGIC:
+        kind = next((n for m, n in MAGIC_NAMES.items() if magic.startswith(m)), "something else")
+        raise RunError(
+            f"refusing {run_dir / runs.MODEL}: it is {kind}, not a Keras zip archive "
+            "(HDF5 and pickle files can run code when loaded)"
+        )

@@ -1,0 +1,91 @@
+"""Scoring tables of texts: rows in (streamed by `data.tables.read_rows`), the input's
+columns plus the prediction's out, written atomically as .csv or .jsonl."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from pathlib import Path
+
+from ..data.tables import Row
+from ..errors import DataError
+from ..io.files import write_atomic
+from .model import SentimentModel, keep_mode
+
+OUTPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson")
+OUTPUT_COLUMNS = ("predicted", "probability", "truncated", "kept", "error")
+
+
+def check_output(output: Path, input_: Path | None = None) -> None:
+    """Raise DataError for an output file that cannot be written, or that is the input."""
+    if output.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise DataError(f"--output must end in .csv or .jsonl, not {output.name}")
+    if input_ is not None and output.resolve() == input_.resolve():
+        raise DataError(f"--output {output} is the input file; write the predictions elsewhere")
+
+
+def predict_rows(
+    model: SentimentModel, rows: Iterable[Row], long: str | None = None, chunk: int = 1024
+) -> Iterator[tuple[Row, dict]]:
+    """(row, output columns) in input order, predicted `chunk` rows at a time."""
+    kept = keep_mode(long, model.cfg)
+    rows = iter(rows)
+    while batch := list(islice(rows, chunk)):
+        valid = [row for row in batch if row.error is None]
+        predictions = iter(model.predict([row.text for row in valid], long))
+        for row in batch:
+            if row.error is not None:
+                yield row, dict.fromkeys(OUTPUT_COLUMNS[:-1], None) | {"error": row.error}
+                continue
+            p = next(predictions)
+            yield (
+                row,
+                {
+                    "predicted": p.label,
+                    "probability": p.probability,
+                    "truncated": p.truncated,
+                    "kept": kept if p.truncated else "all",
+                    "error": None,
+                },
+            )
+
+
+def names_for(values: dict) -> dict[str, str]:
+    return output_names(list(values))
+
+
+def output_names(columns: Sequence[str]) -> dict[str, str]:
+    """Output column name per OUTPUT_COLUMNS entry; an input column of the same name is
+    kept, and the prediction's column gets a `model_` prefix instead."""
+    return {c: f"model_{c}" if c in columns else c for c in OUTPUT_COLUMNS}
+
+
+def write_rows(path: Path, columns: list[str], results: Iterable[tuple[Row, dict]]) -> int:
+    """Write input columns + predictions to a .csv or .jsonl file (atomically); rows written."""
+    check_output(path)
+    suffix = path.suffix.lower()
+    names = output_names(columns)
+    written = 0
+
+    def write(tmp: Path) -> None:
+        nonlocal written
+        # surrogateescape writes undecodable input bytes back exactly as they were read.
+        with tmp.open("w", encoding="utf-8", errors="surrogateescape", newline="") as out:
+            writer = csv.writer(out, lineterminator="\n") if suffix == ".csv" else None
+            if writer:
+                writer.writerow([*columns, *names.values()])
+            for row, result in results:
+                if writer:
+                    truncated = result["truncated"]  # 0/1 as in predictions.csv
+                    result = result | {"truncated": None if truncated is None else int(truncated)}
+                    values = [row.values.get(c, "") for c in columns]
+                    writer.writerow([*values, *(result[c] for c in OUTPUT_COLUMNS)])
+                else:  # each JSON row has its own fields: prefix where this one clashes
+                    renamed = {names_for(row.values)[c]: v for c, v in result.items()}
+                    out.write(json.dumps(row.values | renamed, ensure_ascii=False) + "\n")
+                written += 1
+
+    write_atomic(path, write)
+    return written

@@ -1,0 +1,105 @@
+"""Batches of padded ids, either all at one global length or bucketed by length.
+
+Bucketing sorts reviews by length into chunks of `batch_size`, so each batch is padded
+only to its own longest review (rounded up to a multiple of `LENGTH_STEP`, to keep the
+number of distinct shapes, and thus of compiled graphs, small). Padding goes at the end
+unless `padding="pre"`, so masks stay right-padded (what cuDNN requires).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+
+from ..data.text import fit_length, pad
+
+LENGTH_STEP = 32
+
+
+class PaddedBatches(keras.utils.PyDataset):
+    """`(ids, labels)` batches for fit / evaluate, or `ids` alone for predict.
+
+    ids: (batch, time) int32, 0 = padding at the end; labels: (batch,) float32.
+    With `shuffle`, the order of batches (and, unbucketed, of reviews) changes each epoch.
+    """
+
+    def __init__(
+        self,
+        seqs: Sequence[np.ndarray],
+        labels: np.ndarray | None,
+        batch_size: int,
+        max_len: int,
+        keep: str = "head",
+        padding: str = "post",
+        bucket: bool = False,
+        shuffle: bool = False,
+        seed: int = 0,
+    ):
+        super().__init__()
+        self.seqs = [fit_length(s, max_len, keep) for s in seqs]
+        self.labels = None if labels is None else np.asarray(labels, np.float32)
+        self.batch_size = batch_size
+        self.padding = padding
+        self.max_len = max_len
+        self.bucket = bucket
+        self.shuffle = shuffle
+        self.rng = np.random.default_rng(seed)
+        self.lengths = np.array([len(s) for s in self.seqs])
+        self.batches = self._make_batches()
+
+    def _make_batches(self) -> list[np.ndarray]:
+        n = len(self.seqs)
+        if self.bucket:
+            # Stable sort: equal lengths keep their (possibly shuffled) order.
+            start = self.rng.permutation(n) if self.shuffle else np.arange(n)
+            order = start[np.argsort(self.lengths[start], kind="stable")]
+        else:
+            order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        batches = [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
+        if self.bucket:
+            if self.shuffle:
+                self.rng.shuffle(batches)
+            # Keras derives the input signature from batches 0 and 1 and keeps a dimension
+            # variable only where they differ: put the widest and the narrowest batch there.
+            if len(batches) > 1:
+                widest = max(range(len(batches)), key=lambda i: self._width(batches[i]))
+                batches[0], batches[widest] = batches[widest], batches[0]
+                narrowest = min(range(1, len(batches)), key=lambda i: self._width(batches[i]))
+                batches[1], batches[narrowest] = batches[narrowest], batches[1]
+        return batches
+
+    def _width(self, rows: np.ndarray) -> int:
+        """Padded length of a batch: its longest review rounded up to LENGTH_STEP."""
+        if not self.bucket:
+            return self.max_len
+        longest = int(self.lengths[rows].max())
+        return min(self.max_len, -(-longest // LENGTH_STEP) * LENGTH_STEP)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: int):
+        rows = self.batches[index]
+        width = self._width(rows)
+        ids = pad([self.seqs[i] for i in rows], width, self.padding)  # (batch, time)
+        if self.labels is None:
+            return (ids,)
+        return ids, self.labels[rows]
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self.batches = self._make_batches()
+
+    def in_input_order(self, values: np.ndarray) -> np.ndarray:
+        """`values` of the rows in the order batches yield them, back in input order
+        (undoes length bucketing)."""
+        out = np.empty_like(values)
+        out[np.concatenate(self.batches)] = values
+        return out
+
+
+def predict_proba(model: keras.Model, batches: PaddedBatches) -> np.ndarray:
+    """(n,) probability of positive, in the original order of the reviews."""
+    return batches.in_input_order(model.predict(batches, verbose=0).reshape(-1))

@@ -1,0 +1,135 @@
+"""Fitting with the tutorial's callbacks, made resumable.
+
+Early stopping (on `cfg.monitor`, best weights restored) and ReduceLROnPlateau (on
+val_loss) follow the exact rules of the Keras callbacks of the same name, but live in one
+callback whose state is saved after every epoch together with the model and optimizer.
+A killed run restarts from its last finished epoch with the same stopping / learning-rate
+state.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+
+from ..config import Config
+from ..io.files import read_json, write_json
+
+STATE_FILE = "state.json"
+LR_MIN_DELTA = 1e-4  # ReduceLROnPlateau's default; EarlyStopping's is 0
+
+
+class ResumableTraining(keras.callbacks.Callback):
+    """EarlyStopping on `cfg.monitor` + ReduceLROnPlateau on val_loss, checkpointing after
+    each epoch."""
+
+    def __init__(self, cfg: Config, checkpoint_dir: Path, state: dict | None, log: Callable):
+        super().__init__()
+        self.cfg = cfg
+        self.dir = checkpoint_dir
+        self.log = log
+        self.state = state or {
+            "epochs_done": 0,
+            "history": [],
+            "best": None,  # the best value of cfg.monitor so far
+            "best_epoch": 0,
+            "stop_wait": 0,
+            "lr_best": math.inf,
+            "lr_wait": 0,
+            "last_model": None,
+            "best_model": None,
+            "stopped_early": False,
+        }
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        s, cfg = self.state, self.cfg
+        optimizer = self.model.optimizer
+        lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}}
+        row.update(lr=lr, seconds=round(time.perf_counter() - self.started, 2))
+        row.pop("learning_rate", None)
+        s["history"].append(row)
+        val_loss, value = row["val_loss"], row[cfg.monitor]
+
+        # EarlyStopping(monitor=cfg.monitor, patience, restore_best_weights=True)
+        s["stop_wait"] += 1
+        if s["best"] is None or _better(value, s["best"], cfg.monitor):
+            s.update(best=value, best_epoch=epoch + 1, stop_wait=0)
+            s["best_model"] = self._save(f"best-{epoch + 1}.keras", s["best_model"])
+        elif s["stop_wait"] >= cfg.patience and epoch > 0:
+            s["stopped_early"] = True
+            self.model.stop_training = True
+            self.log(f"early stopping after epoch {epoch + 1}: best was epoch {s['best_epoch']}")
+
+        # ReduceLROnPlateau(monitor="val_loss", factor, patience, min_lr)
+        if val_loss < s["lr_best"] - LR_MIN_DELTA:
+            s.update(lr_best=val_loss, lr_wait=0)
+        else:
+            s["lr_wait"] += 1
+            if s["lr_wait"] >= cfg.lr_patience and lr > cfg.min_lr:
+                new_lr = max(lr * cfg.lr_factor, cfg.min_lr)
+                optimizer.learning_rate.assign(new_lr)
+                s["lr_wait"] = 0
+                self.log(f"epoch {epoch + 1}: learning rate {lr:.2e} -> {new_lr:.2e}")
+
+        s["epochs_done"] = epoch + 1
+        s["last_model"] = self._save(f"last-{epoch + 1}.keras", s["last_model"])
+        # The state names the files it needs, so it is written last: a kill before this
+        # line leaves the previous, consistent state.
+        write_json(self.dir / STATE_FILE, s)
+
+    def _save(self, name: str, previous: str | None) -> str:
+        self.model.save(self.dir / name)
+        if previous and previous != name:
+            (self.dir / previous).unlink(missing_ok=True)
+        return name
+
+
+def _better(value: float, best: float, monitor: str) -> bool:
+    """Whether `value` of `monitor` improves on `best` (accuracy up, loss down)."""
+    return value > best if monitor.endswith("accuracy") else value < best
+
+
+def load_state(checkpoint_dir: Path) -> dict | None:
+    path = checkpoint_dir / STATE_FILE
+    return read_json(path) if path.exists() else None
+
+
+def fit(
+    model: keras.Model,
+    cfg: Config,
+    train_batches: keras.utils.PyDataset,
+    val_batches: keras.utils.PyDataset,
+    checkpoint_dir: Path,
+    log: Callable = print,
+) -> tuple[keras.Model, dict]:
+    """Train (or resume) until `cfg.epochs` or early stopping; return the best model and
+    the training state (history rows, best epoch)."""
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    state = load_state(checkpoint_dir)
+    if state is not None:
+        # Resume: the model and optimizer as they were after the last finished epoch.
+        model = keras.models.load_model(checkpoint_dir / state["last_model"])
+        log(f"resuming after epoch {state['epochs_done']} of {cfg.epochs}")
+    callback = ResumableTraining(cfg, checkpoint_dir, state, log)
+    done = callback.state["epochs_done"]
+    if done < cfg.epochs and not callback.state["stopped_early"]:
+        model.fit(
+            train_batches,
+            validation_data=val_batches,
+            epochs=cfg.epochs,
+            initial_epoch=done,
+            callbacks=[callback],
+            # a progress bar on a terminal, one line per epoch in logs
+            verbose=1 if sys.stdout.isatty() else 2,
+        )
+    best = keras.models.load_model(checkpoint_dir / callback.state["best_model"])
+    return best, callback.state

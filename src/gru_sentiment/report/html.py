@@ -1,0 +1,486 @@
+"""One self-contained HTML report of a run folder: data, model, training, test metrics,
+threshold, calibration and error analysis, figures inlined as base64 PNGs.
+
+It reads only the run folder (plus the reviews' texts for the error analysis, reloaded
+from the data the run recorded). A linear-baseline folder (no model, no history) gets
+the same report without the sections it cannot have.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import brier_score_loss
+
+from ..config import Config, preset
+from ..data.corpus import CLASS_NAMES
+from ..data.splits import DataSpec, Splits, load_splits
+from ..errors import DataError, RunError
+from ..evaluation.metrics import HEADLINE
+from ..evaluation.predictions import SplitPredictions, read_predictions
+from ..evaluation.thresholds import sweep
+from ..io import runs
+from ..io.files import read_json, sha256, write_json, write_text
+from . import plots
+
+REPORT = "report.html"
+N_ERRORS = 5  # most confident false positives / negatives shown
+TEXT_CHARS = 1200  # characters of a review shown before it is cut
+
+
+def length_buckets(max_len: int) -> np.ndarray:
+    """Right edges of the length buckets: half the kept length, the kept length, then
+    twice and four times it (reviews past max_len lose their tail, or head)."""
+    return np.array([max_len // 2, max_len, 2 * max_len, 4 * max_len])
+
+
+def error_rate_by(groups: np.ndarray, wrong: np.ndarray, names: dict) -> list[dict]:
+    """Reviews, errors and error rate per group value present in `groups`, in `names` order."""
+    rows = []
+    for value, name in names.items():
+        members = groups == value
+        if members.any():
+            errors = int(wrong[members].sum())
+            count = int(members.sum())
+            rows.append({"group": name, "reviews": count, "errors": errors, "rate": errors / count})
+    return rows
+
+
+def by_length(test: SplitPredictions, wrong: np.ndarray, max_len: int) -> list[dict]:
+    edges = length_buckets(max_len)
+    lower = np.concatenate([[0], edges[:-1]]) + 1
+    names = {i: f"{lo}-{hi}" for i, (lo, hi) in enumerate(zip(lower, edges, strict=True))}
+    names[len(edges)] = f">{edges[-1]}"
+    return error_rate_by(np.digitize(test.tokens, edges, right=True), wrong, names)
+
+
+def by_rating(test: SplitPredictions, wrong: np.ndarray) -> list[dict]:
+    """Error rate per star rating (IMDB: 1-4 negative, 7-10 positive; 0 = unknown)."""
+    return error_rate_by(test.ratings, wrong, {stars: stars for stars in range(1, 11)})
+
+
+def write_report(
+    run_dir: Path,
+    baseline: Path | None = None,
+    out: Path | None = None,
+    splits: Splits | None = None,
+) -> Path:
+    """Write the HTML report of `run_dir` (default `run_dir/report.html`) and return its path.
+
+    `baseline`: another run folder shown beside this one. `splits`: the run's Splits
+    when already in memory (train passes them); otherwise the texts are reloaded from the
+    data recorded in config.json. When `out` lies in a complete run folder, its manifest
+    entry is updated; no other file of a run folder is ever overwritten.
+    """
+    run_dir = Path(run_dir)
+    run = _load_run(run_dir)
+    base = _load_run(Path(baseline)) if baseline else None
+    out = Path(out) if out else run_dir / REPORT
+    _check_output(out)
+    texts_message = None
+    if splits is None:
+        splits, texts_message = _load_splits(run)
+    with tempfile.TemporaryDirectory() as tmp:
+        figure = _Figures(Path(tmp))
+        context = {
+            "title": run_dir.resolve().name,
+            "summary": _summary(run, base),
+            "run_path": str(run_dir),
+            "baseline_name": base.name if base else None,
+            "generated": datetime.datetime.now().isoformat(timespec="seconds"),
+            "neural": run.neural,
+            "data": _data_section(run, splits, figure),
+            "configuration": _configuration_section(run),
+            "training": _training_section(run, figure),
+            "test": _test_section(run, base, figure),
+            "threshold": _threshold_section(run, figure),
+            "calibration": _calibration_section(run, base, figure),
+            "errors": _error_section(run, splits, texts_message, figure),
+        }
+        html = _render(context)
+    write_text(out, html)
+    _update_manifest(out)
+    return out
+
+
+def _check_output(out: Path) -> None:
+    """Refuse to write the report over a file of a run folder (model, manifest, ...)."""
+    folder = out.resolve().parent
+    if out.name != REPORT and (runs.is_run_folder(folder) or out.name == runs.MANIFEST):
+        raise RunError(f"refusing to write the report over {out}: a run folder's own file")
+    if out.is_dir():
+        raise RunError(f"{out} is a folder; give the report's file name (e.g. report.html)")
+
+
+def _summary(run: _Run, base: _Run | None) -> dict:
+    """The report's first screen: headline metrics (beside the baseline's), the verdict,
+    and what the model is."""
+    cfg = run.cfg
+    if run.neural:
+        cell = cfg.cell.upper()
+        model = f"{cfg.arch} {cell} network ({cfg.units} units per direction"
+        model += f", vocabulary {cfg.vocab_size:,}, {cfg.max_len} tokens, keeps the {cfg.keep})"
+        if cfg.ngram_branch:
+            model += ", stacked with an n-gram logistic regression"
+    else:
+        model = run.record.get("model", "linear baseline")
+    rows = [
+        {
+            "metric": key,
+            "run": run.metrics.get(key),
+            "baseline": base.metrics.get(key) if base else None,
+        }
+        for key in HEADLINE
+    ]
+    return {
+        "model": model,
+        "preset": run.record["config"].get("preset"),
+        "n_test": run.metrics.get("n_test"),
+        "rows": rows,
+        "accuracy": run.metrics["accuracy"],
+        "decision_threshold": run.metrics.get("decision_threshold"),
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Reading a run folder.
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    folder: Path
+    name: str
+    record: dict  # config.json
+    cfg: Config
+    metrics: dict
+    predictions: dict[str, SplitPredictions]
+    neural: bool  # has a model and a training history (not a linear baseline)
+
+
+def _load_run(run_dir: Path) -> _Run:
+    """Read a run folder; a complete one must still match its manifest."""
+    for name in (runs.CONFIG, runs.METRICS, runs.PREDICTIONS):
+        if not (run_dir / name).is_file():
+            raise RunError(f"{run_dir} is not a run folder: {name} is missing")
+    if runs.is_complete(run_dir):
+        present = (runs.CONFIG, runs.METRICS, runs.PREDICTIONS, runs.HISTORY, runs.EXAMPLES)
+        runs.verify(run_dir, tuple(n for n in present if (run_dir / n).exists()))
+    record = read_json(run_dir / runs.CONFIG)
+    return _Run(
+        folder=run_dir,
+        name=f"{run_dir.resolve().name} ({record['config'].get('preset', '?')})",
+        record=record,
+        cfg=Config.from_dict(record["config"]),
+        metrics=read_json(run_dir / runs.METRICS),
+        predictions=read_predictions(run_dir),
+        neural=(run_dir / runs.MODEL).exists() and (run_dir / runs.HISTORY).exists(),
+    )
+
+
+def _load_splits(run: _Run) -> tuple[Splits | None, str | None]:
+    """The run's splits reloaded from its recorded data, or a one-line reason why not."""
+    spec = DataSpec.from_record(run.record.get("data", {}))
+    # The recorded path may be relative to where train ran; `source` is where it was read.
+    candidates = [p for p in (spec.path, run.record.get("source")) if p and Path(p).exists()]
+    if not candidates:
+        return None, f"the data of this run ({spec.path or run.record.get('source')}) is not here"
+    try:
+        spec.path = candidates[0]
+        return load_splits(spec, run.cfg.seed, run.cfg.val_fraction, unlabeled=False), None
+    except DataError as err:
+        return None, f"the data of this run could not be loaded: {err}"
+
+
+class _Figures:
+    """Draws a figure into a temporary PNG and returns it as a data: URI."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.count = 0
+
+    def __call__(self, draw: Callable[..., Path], *args) -> str:
+        self.count += 1
+        path = draw(*args, self.folder / f"figure-{self.count}.png")
+        return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+# ---------------------------------------------------------------------------------------
+# Sections: each returns the values its part of the template shows.
+# ---------------------------------------------------------------------------------------
+
+
+def _data_section(run: _Run, splits: Splits | None, figure: _Figures) -> dict:
+    preds = run.predictions
+    balance = {
+        name: [int((p.labels == c).sum()) for c in range(len(CLASS_NAMES))]
+        for name, p in preds.items()
+    }
+    if splits is not None:
+        train = [int((splits.train.labels == c).sum()) for c in range(len(CLASS_NAMES))]
+        balance = {"train": train, **balance}
+    sizes = run.record.get("sizes", {})
+    rows = [
+        {"split": name, "reviews": sizes.get(name, sum(balance.get(name, []))), "counts": counts}
+        for name, counts in balance.items()
+    ]
+    lengths = np.concatenate([p.tokens for p in preds.values()])
+    test = preds["test"]
+    dropped = np.maximum(test.tokens - run.cfg.max_len, 0).sum() / test.tokens.sum()
+    kept = {
+        "head": "the beginning (the end is dropped)",
+        "tail": "the end (the beginning is dropped)",
+        "head+tail": "the beginning and the end (the middle is dropped)",
+    }
+    return {
+        "rows": rows,
+        "class_names": CLASS_NAMES,
+        "source": run.record.get("source", "?"),
+        "skipped": run.record.get("skipped", {}),
+        "balance_img": figure(plots.class_balance, balance),
+        "length_img": figure(plots.length_histogram, lengths, run.cfg.max_len),
+        "length_median": float(np.median(lengths)),
+        "length_p90": float(np.percentile(lengths, 90)),
+        "max_len": run.cfg.max_len,
+        "truncated_share": float(test.truncated.mean()),
+        "dropped_share": float(dropped),
+        "kept": kept[run.cfg.keep],
+    }
+
+
+def _configuration_section(run: _Run) -> dict:
+    tutorial = preset("tutorial").to_dict()
+    config_rows = [
+        {"field": k, "value": v, "changed": k in tutorial and tutorial[k] != v}
+        for k, v in run.record["config"].items()
+    ]
+    section = {
+        "rows": config_rows,
+        "seed": run.record.get("seed"),
+        "backend": run.record.get("backend"),
+        "device": run.record.get("device"),
+        "versions": run.record.get("versions", {}),
+        "params": run.metrics.get("params"),
+        "layers": None,
+        "cells": None,
+    }
+    if run.neural:
+        section.update(layers=_layers(run.folder), cells=_cells(run.cfg))
+    return section
+
+
+def _layers(run_dir: Path) -> list[dict]:
+    """Name, type, output shape and parameters of each layer of model.keras."""
+    from ..inference.model import load_network
+
+    model = load_network(run_dir)
+    rows = []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if hasattr(layer, "forward_layer"):
+            kind += f"({type(layer.forward_layer).__name__})"
+        rows.append(
+            {
+                "name": layer.name,
+                "type": kind,
+                "shape": str(tuple(layer.output.shape)),
+                "params": layer.count_params(),
+            }
+        )
+    return rows
+
+
+def _cells(cfg: Config) -> list[dict]:
+    from ..model.networks import params_table
+
+    return params_table(cfg)
+
+
+def _training_section(run: _Run, figure: _Figures) -> dict | None:
+    if not run.neural:
+        return None
+    with (run.folder / runs.HISTORY).open(newline="") as f:
+        rows = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    history = {key: [row[key] for row in rows] for key in rows[0]}
+    best = run.metrics.get("best_epoch")
+    return {
+        "curves_img": figure(plots.learning_curves, history),
+        "rows": rows,
+        "epochs_run": len(rows),
+        "max_epochs": run.cfg.epochs,
+        "best_epoch": best,
+        "restored": best is not None and best < len(rows),
+        "seconds_per_epoch": run.metrics.get("seconds_per_epoch"),
+        "train_seconds": run.metrics.get("train_seconds"),
+        "patience": run.cfg.patience,
+    }
+
+
+def _test_curves(run: _Run, base: _Run | None) -> plots.Curves:
+    curves = {run.name: (run.predictions["test"].labels, run.predictions["test"].probs)}
+    if base is not None and "test" in base.predictions:
+        curves[base.name] = (base.predictions["test"].labels, base.predictions["test"].probs)
+    return curves
+
+
+def _test_section(run: _Run, base: _Run | None, figure: _Figures) -> dict:
+    decision = run.metrics.get("at_decision_threshold", {})
+    names = {"accuracy": "accuracy", "precision": "precision", "recall": "recall"}
+    names.update(f1="F1", roc_auc="ROC-AUC")
+    # A hybrid run also records the test metrics of each of its parts alone (threshold 0.5).
+    parts = {
+        k: v
+        for k, v in run.metrics.items()
+        if isinstance(v, dict) and "accuracy" in v and k != "at_decision_threshold"
+    }
+    rows = [
+        {
+            "metric": names[key],
+            "run": run.metrics[key],
+            "decision": decision.get(key),
+            "parts": [part.get(key) for part in parts.values()],
+            "baseline": base.metrics.get(key) if base else None,
+        }
+        for key in HEADLINE
+    ]
+    verdict = None
+    if base is not None:
+        gap = (run.metrics["accuracy"] - base.metrics["accuracy"]) * 100
+        # Only a comparison on the very same test reviews means anything.
+        same = set(base.predictions["test"].ids) == set(run.predictions["test"].ids)
+        verdict = {"gap": abs(gap), "beats": gap > 0, "baseline": base.name, "same_test": same}
+    return {
+        "rows": rows,
+        "parts": list(parts),
+        "n_test": run.metrics.get("n_test"),
+        "threshold": run.metrics.get("threshold", 0.5),
+        "decision_threshold": run.metrics.get("decision_threshold"),
+        "verdict": verdict,
+        "confusion": run.metrics["confusion_matrix"],
+        "class_names": CLASS_NAMES,
+        "confusion_img": figure(plots.confusion, np.array(run.metrics["confusion_matrix"])),
+        "curves_img": figure(plots.roc_and_pr, _test_curves(run, base)),
+    }
+
+
+def _threshold_section(run: _Run, figure: _Figures) -> dict:
+    chosen = run.metrics.get("decision_threshold", run.metrics.get("threshold", 0.5))
+    sweeps = {
+        f"{split} ({role})": sweep(run.predictions[split].labels, run.predictions[split].probs)
+        for split, role in (("validation", "chooses"), ("test", "reports"))
+        if split in run.predictions
+    }
+    at_decision = run.metrics.get("at_decision_threshold", {})
+    return {
+        "chosen": chosen,
+        "img": figure(plots.threshold_curves, sweeps, chosen),
+        "rows": [
+            {"metric": key, "half": run.metrics[key], "chosen": at_decision.get(key)}
+            for key in HEADLINE
+            if key != "roc_auc"
+        ],
+    }
+
+
+def _calibration_section(run: _Run, base: _Run | None, figure: _Figures) -> dict:
+    curves = _test_curves(run, base)
+    return {
+        "img": figure(plots.reliability, curves),
+        "brier": [
+            {"run": name, "brier": float(brier_score_loss(labels, probs))}
+            for name, (labels, probs) in curves.items()
+        ],
+    }
+
+
+def _error_section(
+    run: _Run, splits: Splits | None, texts_message: str | None, figure: _Figures
+) -> dict:
+    test = run.predictions["test"]
+    threshold = run.metrics.get("decision_threshold", run.metrics.get("threshold", 0.5))
+    predicted = (test.probs >= threshold).astype(int)
+    wrong = predicted != test.labels
+    length_rows = by_length(test, wrong, run.cfg.max_len)
+    rating_rows = by_rating(test, wrong)
+    texts = dict(zip(splits.test.ids, splits.test.texts, strict=True)) if splits else {}
+    # Most confident mistakes: false positives with the highest probability, false
+    # negatives with the lowest.
+    fp = np.flatnonzero(wrong & (test.labels == 0))
+    fn = np.flatnonzero(wrong & (test.labels == 1))
+    fp = fp[np.argsort(-test.probs[fp])][:N_ERRORS]
+    fn = fn[np.argsort(test.probs[fn])][:N_ERRORS]
+    examples_path = run.folder / runs.EXAMPLES
+    examples = read_json(examples_path) if examples_path.exists() else []
+    return {
+        "threshold": threshold,
+        "n_errors": int(wrong.sum()),
+        "n_test": len(test.labels),
+        "texts_message": texts_message,
+        "false_positives": [_review(test, i, texts) for i in fp],
+        "false_negatives": [_review(test, i, texts) for i in fn],
+        "length_rows": length_rows,
+        "length_img": figure(
+            plots.error_rates, length_rows, "Error rate by review length", "tokens"
+        ),
+        "rating_rows": rating_rows,
+        "rating_img": figure(plots.error_rates, rating_rows, "Error rate by star rating", "stars")
+        if rating_rows
+        else None,
+        "examples": [{**e, "text": _shorten(e["text"])} for e in examples],
+    }
+
+
+def _review(test: SplitPredictions, i: int, texts: dict[str, str]) -> dict:
+    text = texts.get(test.ids[i])
+    return {
+        "id": test.ids[i],
+        "true": CLASS_NAMES[test.labels[i]],
+        "probability": float(test.probs[i]),
+        "rating": int(test.ratings[i]),
+        "tokens": int(test.tokens[i]),
+        "text": _shorten(text) if text is not None else None,
+    }
+
+
+def _shorten(text: str) -> str:
+    """Review text for display: IMDB's `<br />` tags as line breaks, long reviews cut."""
+    text = text.replace("<br /><br />", "\n").replace("<br />", "\n")
+    return text if len(text) <= TEXT_CHARS else text[:TEXT_CHARS].rstrip() + " […]"
+
+
+# ---------------------------------------------------------------------------------------
+# Rendering.
+# ---------------------------------------------------------------------------------------
+
+
+def _render(context: dict) -> str:
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(
+        loader=PackageLoader("gru_sentiment.report", "templates"),
+        autoescape=True,  # review texts are untrusted: every value is escaped
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["pct"] = lambda v: "—" if v is None else f"{v:.2%}"
+    env.filters["num"] = lambda v, digits=4: "—" if v is None else f"{v:.{digits}f}"
+    env.filters["count"] = lambda v: "—" if v is None else f"{v:,}"
+    return env.get_template("report.html.j2").render(**context)
+
+
+def _update_manifest(out: Path) -> None:
+    """Keep a complete run folder's manifest true after (re)writing its report."""
+    run_dir = out.resolve().parent
+    if not runs.is_complete(run_dir):
+        return
+    manifest = read_json(run_dir / runs.MANIFEST)
+    manifest[out.name] = sha256(out)
+    write_json(run_dir / runs.MANIFEST, dict(sorted(manifest.items())))

@@ -1,0 +1,290 @@
+"""HTTP service for a run folder: FastAPI app, run by uvicorn.
+
+The model is loaded once, before the server starts; `SentimentModel` serialises model
+calls with a lock, so concurrent requests are safe. Concurrent /predict requests share
+model calls (`MicroBatcher`): one forward pass and one thread hop serve all the requests
+that arrived while the previous pass ran. Every request is bounded: body
+bytes (413), texts per request and characters per text (422); the JSON error names the
+limit that was hit, e.g. {"detail": {"error": "...", "limit": "max_texts", "max": 64}}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from importlib import resources
+from typing import Literal
+
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .. import __version__
+from ..data.tables import text_error
+from ..evaluation.metrics import HEADLINE
+from ..inference.model import Prediction, SentimentModel
+
+STATIC = resources.files("gru_sentiment.serve") / "static"
+HEALTH_METRICS = (*HEADLINE, "n_test")
+Long = Literal["head", "tail", "head+tail"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may hold; the defaults fit any IMDB review (longest: 13,704 chars)."""
+
+    max_body_bytes: int = 1_000_000
+    max_texts: int = 64
+    max_chars: int = 20_000
+
+
+class LimitExceeded(HTTPException):
+    """413 / 422 with a JSON body naming the limit."""
+
+    def __init__(self, status: int, limit: str, maximum: int, message: str):
+        super().__init__(status, {"error": message, "limit": limit, "max": maximum})
+
+
+class BodyLimit:
+    """ASGI middleware: refuse bodies over `max_bytes` before they are read into memory,
+    by their Content-Length, or while they stream when it is absent (chunked)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def error(self) -> LimitExceeded:
+        return LimitExceeded(
+            413,
+            "max_body_bytes",
+            self.max_bytes,
+            f"request body larger than max_body_bytes = {self.max_bytes:,} bytes",
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and int(length) > self.max_bytes:
+            err = self.error()
+            await JSONResponse({"detail": err.detail}, err.status_code)(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> dict:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise self.error()  # FastAPI turns it into the same JSON response
+            return message
+
+        await self.app(scope, limited, send)
+
+
+class MicroBatcher:
+    """Predicts the texts of concurrent requests together, off the event loop.
+
+    Requests queue up while the model runs; the next model call takes all of them, so
+    under load the per-call cost (thread hop, TensorFlow dispatch) is shared, and the
+    event loop keeps parsing requests meanwhile.
+    """
+
+    def __init__(self, model: SentimentModel, max_texts: int):
+        self.model = model
+        self.max_texts = max_texts  # texts per model call
+        self.queue: asyncio.Queue = asyncio.Queue()
+
+    async def predict(self, texts: list[str], long: str | None) -> list[Prediction]:
+        future = asyncio.get_running_loop().create_future()
+        self.queue.put_nowait((texts, long, future))
+        return await future
+
+    async def run(self) -> None:
+        while True:
+            jobs = [await self.queue.get()]
+            size = len(jobs[0][0])
+            while not self.queue.empty() and size < self.max_texts:
+                jobs.append(self.queue.get_nowait())
+                size += len(jobs[-1][0])
+            try:
+                results = await asyncio.to_thread(self._predict, jobs)
+            except Exception as err:  # handed to every waiting request, the worker lives on
+                results = [err] * len(jobs)
+            for (_, _, future), result in zip(jobs, results, strict=True):
+                if future.done():  # the client went away
+                    continue
+                if isinstance(result, Exception):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+    def _predict(self, jobs: list[tuple]) -> list[list[Prediction]]:
+        """One model call per `long` mode among the jobs; results split back per job."""
+        results: list = [None] * len(jobs)
+        for long in {job[1] for job in jobs}:
+            mine = [i for i, job in enumerate(jobs) if job[1] == long]
+            predictions = self.model.predict([t for i in mine for t in jobs[i][0]], long)
+            start = 0
+            for i in mine:
+                results[i] = predictions[start : start + len(jobs[i][0])]
+                start += len(jobs[i][0])
+        return results
+
+
+class PredictRequest(BaseModel):
+    text: str | None = Field(None, description="One review (or use `texts`).")
+    texts: list[str] | None = Field(None, description="Several reviews, predicted in order.")
+    long: Long | None = Field(None, description="Part of a long review read; default: the run's.")
+
+
+class PredictionOut(BaseModel):
+    label: str | None = Field(description="negative | positive; null when `error` is set")
+    probability: float | None = Field(description="P(positive)")
+    truncated: bool = Field(description="Longer than the model's max_len: only part was read")
+    tokens: int = Field(description="Token ids before truncation, start token included")
+    error: str | None = None
+
+
+class PredictResponse(BaseModel):
+    predictions: list[PredictionOut]
+
+
+class ExplainRequest(BaseModel):
+    text: str
+    long: Long | None = None
+
+
+class TokenOut(BaseModel):
+    text: str
+    start: int
+    end: int
+    contribution: float = Field(description="P(positive) minus P(positive) without the token")
+    read: bool = Field(description="Inside the part of a long review the GRU reads")
+
+
+class ExplainResponse(BaseModel):
+    text: str
+    prediction: PredictionOut
+    tokens: list[TokenOut]
+    method: str
+    note: str
+
+
+def create_app(model: SentimentModel, limits: Limits | None = None) -> FastAPI:
+    """The service for one loaded model."""
+    limits = limits or Limits()
+    batcher = MicroBatcher(model, limits.max_texts)
+
+    warm = asyncio.Event()
+
+    async def warm_up() -> None:
+        # In the background: the server answers at once, compiled shapes arrive in seconds.
+        await asyncio.to_thread(model.warm_up)
+        warm.set()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(batcher.run()), asyncio.create_task(warm_up())]
+        yield
+        for task in tasks:
+            task.cancel()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="gru-sentiment",
+        version=__version__,
+        description=(
+            "Sentiment of movie reviews by a GRU trained with gru-sentiment. "
+            "Word contributions are computed by occlusion: each word is removed in turn "
+            "and its contribution is how much P(positive) drops without it."
+        ),
+    )
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+
+    def check_chars(texts: list[str]) -> None:
+        for i, text in enumerate(texts):
+            if len(text) > limits.max_chars:
+                raise LimitExceeded(
+                    422,
+                    "max_chars",
+                    limits.max_chars,
+                    f"text {i} has {len(text):,} characters; max_chars = {limits.max_chars:,}",
+                )
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index() -> str:
+        return page
+
+    @app.get("/health")
+    def health() -> dict:
+        """The model, its preset and test metrics, this server's limits, and whether the
+        forward pass is compiled for the usual shapes yet (`warm`)."""
+        cfg = model.cfg
+        return {
+            "status": "ok",
+            "warm": warm.is_set(),
+            "model": model.name,
+            "preset": cfg.preset,
+            "arch": cfg.arch,
+            "cell": cfg.cell,
+            "max_len": cfg.max_len,
+            "truncating": cfg.truncating,
+            "threshold": model.threshold,
+            "test_metrics": {k: model.metrics[k] for k in HEALTH_METRICS if k in model.metrics},
+            "limits": asdict(limits),
+        }
+
+    @app.get("/examples")
+    def examples() -> list[dict]:
+        """A few test reviews from the run (examples.json), with their true label."""
+        return [{"text": e["text"], "true": e["true"]} for e in model.examples()]
+
+    @app.post("/predict", response_model=PredictResponse)
+    async def predict(request: PredictRequest) -> dict:
+        """Predict one review (`text`) or several (`texts`); a bad text gets its own
+        `error` and the others are still predicted."""
+        if (request.text is None) == (request.texts is None):
+            raise HTTPException(422, {"error": "give exactly one of `text` or `texts`"})
+        texts = [request.text] if request.texts is None else request.texts
+        if len(texts) > limits.max_texts:
+            raise LimitExceeded(
+                422,
+                "max_texts",
+                limits.max_texts,
+                f"{len(texts):,} texts in one request; max_texts = {limits.max_texts}",
+            )
+        check_chars(texts)
+        predictions = await batcher.predict(texts, request.long)
+        return {"predictions": [p.to_dict() for p in predictions]}
+
+    @app.post("/explain", response_model=ExplainResponse)
+    def explain(request: ExplainRequest) -> dict:
+        """Per-token contributions to P(positive), by occlusion."""
+        check_chars([request.text])
+        error = text_error(request.text)
+        if error:
+            raise HTTPException(422, {"error": error})
+        return model.explain(request.text, request.long).to_dict()
+
+    return app
+
+
+def serve(
+    model: SentimentModel,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    limits: Limits | None = None,
+    access_log: bool = True,
+) -> None:
+    """Run the service until interrupted."""
+    import uvicorn
+
+    uvicorn.run(create_app(model, limits), host=host, port=port, access_log=access_log)

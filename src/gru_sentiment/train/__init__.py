@@ -1,0 +1,2 @@
+"""Producing run folders: the training pipeline as named steps, the linear baseline and
+the tutorial's experiments."""

@@ -1,0 +1,81 @@
+"""What every run folder records about its predictions, whatever the model: the
+predictions of validation and test, test metrics at 0.5 and at the threshold chosen on
+validation, the tutorial's figures and example predictions, the library versions."""
+
+from __future__ import annotations
+
+import csv
+import io
+import platform
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+from sklearn import metrics as skm
+
+from ..data.splits import Splits
+from ..evaluation import metrics, thresholds
+from ..io import runs
+from ..io.files import write_json, write_text
+from ..report import plots
+
+VERSIONED = ("gru-sentiment", "keras", "tensorflow", "jax", "numpy", "tokenizers", "scikit-learn")
+
+
+def versions() -> dict:
+    found = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def write_evaluation(
+    run_dir: Path,
+    splits: Splits,
+    val_probs: np.ndarray,
+    test_probs: np.ndarray,
+    lengths: dict[str, list[int]],
+    max_len: int | None,
+    seed: int,
+) -> dict:
+    """predictions.csv, the figures and examples.json; returns the test metrics at 0.5
+    and at the decision threshold chosen on validation (what predict uses)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["split", "id", "label", "probability", "rating", "tokens", "truncated"])
+    for name, probs in (("validation", val_probs), ("test", test_probs)):
+        split = getattr(splits, name)
+        for i, n_tokens in enumerate(lengths[name]):
+            truncated = int(max_len is not None and n_tokens > max_len)
+            row = [name, split.ids[i], int(split.labels[i]), f"{probs[i]:.6f}"]
+            writer.writerow([*row, int(split.ratings[i]), n_tokens, truncated])
+    write_text(run_dir / runs.PREDICTIONS, out.getvalue())
+
+    test = splits.test
+    found = metrics.test_metrics(test.labels, test_probs, threshold=0.5)
+    plots.confusion(
+        np.array(found["confusion_matrix"]), run_dir / runs.PLOTS / "confusion_matrix.png"
+    )
+    fpr, tpr, _ = skm.roc_curve(test.labels, test_probs)
+    plots.roc(fpr, tpr, found["roc_auc"], run_dir / runs.PLOTS / "roc.png")
+    write_json(run_dir / runs.EXAMPLES, metrics.examples(test, test_probs, 0.5, seed))
+    decision = thresholds.choose(splits.validation.labels, val_probs)
+    found.update(
+        decision_threshold=decision,
+        at_decision_threshold=metrics.test_metrics(test.labels, test_probs, decision),
+    )
+    return found
+
+
+def history_csv(rows: list[dict]) -> str:
+    """Training history rows (one per epoch) as CSV, the tutorial's columns first."""
+    columns = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"]
+    columns += [k for k in rows[0] if k not in columns]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

@@ -1,0 +1,269 @@
+"""The training flow as named steps: `train_run` writes a complete run folder,
+`evaluate_run` reloads one and scores its test set again.
+
+    load data -> claim the folder -> encode -> build -> initialise -> fit -> score -> write
+
+Each step is a function of this module; the run folder is touched only once the data has
+loaded (bad input loses nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Config
+from ..data.corpus import Split
+from ..data.prepared import prepare_ids
+from ..data.splits import DataSpec, Splits, load_splits
+from ..data.text import TextEncoder
+from ..errors import ConfigError
+from ..evaluation import metrics
+from ..io import runs
+from ..io.files import home_dir, read_json, write_atomic, write_json, write_text
+from .outputs import history_csv, versions, write_evaluation
+
+Log = Callable[[str], object]
+
+
+def train_run(
+    cfg: Config, run_dir: Path, spec: DataSpec, force: bool = False, log: Log = print
+) -> dict:
+    """Train `cfg` on `spec`, evaluate on test and write the complete run folder.
+
+    An unfinished run of the same config in `run_dir` is resumed; a complete one is
+    kept unless `force`.
+    """
+    import keras
+
+    run_dir = Path(run_dir)
+    splits = load_data(spec, cfg, log)
+    record = {"config": cfg.to_dict(), "data": spec.__dict__}
+    runs.claim(run_dir, record, force)
+    write_record(run_dir, record, splits)
+    keras.utils.set_random_seed(cfg.seed)
+    encoder, encoded = prepare_ids(splits, cfg.vocab_size, log)
+    encoder.save(run_dir / runs.TOKENIZER)
+    model = build(cfg)
+    initialise(model, cfg, encoder, encoded, log)
+    model, state = fit(model, cfg, splits, encoded, run_dir, log)
+    val_probs, test_probs, components = score(model, cfg, splits, encoded, run_dir, log)
+    return write_outputs(
+        run_dir, cfg, splits, encoded, model, state, val_probs, test_probs, components, log
+    )
+
+
+def load_data(spec: DataSpec, cfg: Config, log: Log) -> Splits:
+    log("loading data ...")
+    splits = load_splits(spec, cfg.seed, cfg.val_fraction, unlabeled=cfg.pretrain_word2vec)
+    sizes = ", ".join(f"{name} {n:,}" for name, n in splits.sizes().items())
+    log(f"{sizes} reviews from {splits.source}")
+    return splits
+
+
+def write_record(run_dir: Path, record: dict, splits: Splits) -> None:
+    """config.json: the config and data spec, and what they resolved to."""
+    from ..runtime import device_info
+
+    write_json(
+        run_dir / runs.CONFIG,
+        {
+            **record,
+            "seed": record["config"]["seed"],
+            "source": splits.source,
+            "sizes": splits.sizes(),
+            "skipped": splits.skipped,
+            "versions": versions(),
+            **device_info(),
+        },
+    )
+
+
+def build(cfg: Config):
+    from ..model.networks import build_model
+
+    return build_model(cfg)
+
+
+def initialise(model, cfg: Config, encoder: TextEncoder, encoded: dict, log: Log) -> None:
+    """Start the embedding from a vector file or word2vec on train + unlabeled reviews."""
+    if cfg.vectors:
+        from ..model.embeddings import embedding_matrix
+
+        matrix, coverage = embedding_matrix(cfg.vectors, encoder, cfg.vocab_size, cfg.seed)
+        if matrix.shape[1] != cfg.embed_dim:
+            raise ConfigError(
+                f"{cfg.vectors} has {matrix.shape[1]}-dimensional vectors; "
+                f"pass --set embed_dim={matrix.shape[1]}"
+            )
+        model.get_layer("embedding").set_weights([matrix])
+        log(f"embedding initialised from {cfg.vectors}: {coverage:.1%} of the vocabulary found")
+    elif cfg.pretrain_word2vec:
+        model.get_layer("embedding").set_weights([word2vec(encoder, encoded, cfg, log)])
+
+
+def word2vec(encoder: TextEncoder, encoded: dict, cfg: Config, log: Log) -> np.ndarray:
+    """word2vec on train + unlabeled reviews (never validation or test), cached by the
+    ids it reads and its settings."""
+    from ..model.embeddings import word2vec_matrix
+
+    seqs = encoded["train"] + encoded["unlabeled"]
+    key = hashlib.sha256(encoder.tokenizer.to_str().encode())
+    for seq in seqs:
+        key.update(seq.tobytes())
+    name = f"word2vec-{key.hexdigest()[:16]}-{cfg.embed_dim}-{cfg.word2vec_epochs}-{cfg.seed}"
+    cached = home_dir() / "prepared" / f"{name}.npy"
+    if cached.exists():
+        log(f"using cached word2vec vectors {cached}")
+        return np.load(cached, allow_pickle=False)
+    started = time.perf_counter()
+    log(f"word2vec on {len(seqs):,} reviews ...")
+    matrix = word2vec_matrix(
+        seqs, cfg.vocab_size, cfg.embed_dim, cfg.word2vec_epochs, cfg.seed, log
+    )
+    log(f"word2vec done in {time.perf_counter() - started:.0f} s")
+    write_atomic(cached, lambda tmp: np.save(tmp, matrix))
+    return matrix
+
+
+def batches(seqs: list[np.ndarray], split: Split, cfg: Config, training: bool = False):
+    """A PaddedBatches over the encoded `split`, shuffled only for training."""
+    from ..model.batching import PaddedBatches
+
+    return PaddedBatches(
+        seqs,
+        split.labels,
+        cfg.batch_size,
+        cfg.max_len,
+        keep=cfg.keep,
+        padding=cfg.padding,
+        bucket=cfg.bucket,
+        shuffle=training,
+        seed=cfg.seed,
+    )
+
+
+def fit(model, cfg: Config, splits: Splits, encoded: dict, run_dir: Path, log: Log):
+    """Train with early stopping, resumable from the run's checkpoints; (best model, state)."""
+    from ..model import training
+
+    started = time.perf_counter()
+    model, state = training.fit(
+        model,
+        cfg,
+        batches(encoded["train"], splits.train, cfg, training=True),
+        batches(encoded["validation"], splits.validation, cfg),
+        run_dir / runs.CHECKPOINTS,
+        log,
+    )
+    log(
+        f"trained {len(state['history'])} epochs in {time.perf_counter() - started:.0f} s; "
+        f"best epoch {state['best_epoch']}"
+    )
+    return model, state
+
+
+def score(model, cfg: Config, splits: Splits, encoded: dict, run_dir: Path, log: Log):
+    """Validation and test probabilities of the final model (the hybrid's n-gram branch and
+    stack fitted here), and each component's own test metrics."""
+    from ..model.batching import predict_proba
+
+    val_probs = predict_proba(model, batches(encoded["validation"], splits.validation, cfg))
+    test_probs = predict_proba(model, batches(encoded["test"], splits.test, cfg))
+    if not cfg.ngram_branch:
+        return val_probs, test_probs, {}
+    return fit_ngram_branch(run_dir, splits, encoded, val_probs, test_probs, log)
+
+
+def fit_ngram_branch(run_dir: Path, splits: Splits, encoded: dict, val_probs, test_probs, log: Log):
+    """Fit the n-gram model on train and the stack on validation, then refit the n-gram
+    model on train + validation; returns the hybrid's validation probabilities (from the
+    train-only n-gram model: out of sample, for the decision threshold), its test
+    probabilities and each component's own test metrics."""
+    from ..model.linear import NBLogistic
+    from ..model.stack import Stack
+
+    started = time.perf_counter()
+    linear = NBLogistic.fit(encoded["train"], splits.train.labels)
+    val_logits = linear.logits(encoded["validation"])
+    stack = Stack.fit(val_probs, val_logits, splits.validation.labels)
+    # Nothing is left to choose on validation: its reviews join the n-gram model's
+    # training data, which the GRU cannot do without losing early stopping.
+    linear = NBLogistic.fit(
+        encoded["train"] + encoded["validation"],
+        np.concatenate([splits.train.labels, splits.validation.labels]),
+    )
+    test_logits = linear.logits(encoded["test"])
+    linear.save(run_dir)
+    stack.save(run_dir)
+    log(f"n-gram branch fitted in {time.perf_counter() - started:.0f} s; stack {stack}")
+    components = {
+        "recurrent": metrics.test_metrics(splits.test.labels, test_probs),
+        "ngram": metrics.test_metrics(splits.test.labels, 1 / (1 + np.exp(-test_logits))),
+        "ngram_seconds": round(time.perf_counter() - started, 1),
+    }
+    return stack.combine(val_probs, val_logits), stack.combine(test_probs, test_logits), components
+
+
+def write_outputs(
+    run_dir: Path,
+    cfg: Config,
+    splits: Splits,
+    encoded: dict,
+    model,
+    state: dict,
+    val_probs: np.ndarray,
+    test_probs: np.ndarray,
+    components: dict,
+    log: Log,
+) -> dict:
+    """Model, history, figures, predictions, metrics, report, then the manifest (the run
+    is complete), and only then the checkpoints go: at every instant the folder is either
+    resumable or complete."""
+    from ..report import plots
+    from ..report.html import write_report
+
+    model.save(run_dir / runs.MODEL)
+    history = state["history"]
+    write_text(run_dir / runs.HISTORY, history_csv(history))
+    plots.learning_curves(
+        {k: [row[k] for row in history] for k in history[0]},
+        run_dir / runs.PLOTS / "learning_curves.png",
+    )
+    lengths = {name: [len(seq) for seq in encoded[name]] for name in ("validation", "test")}
+    found = write_evaluation(run_dir, splits, val_probs, test_probs, lengths, cfg.max_len, cfg.seed)
+    train_seconds = sum(row["seconds"] for row in history)
+    found.update(
+        train_seconds=round(train_seconds, 1),
+        seconds_per_epoch=round(train_seconds / len(history), 1),
+        epochs_run=len(history),
+        best_epoch=state["best_epoch"],
+        params=model.count_params(),
+        **components,
+    )
+    write_json(run_dir / runs.METRICS, found)
+    write_report(run_dir, splits=splits)  # RUN_DIR/report.html
+    runs.write_manifest(run_dir)
+    shutil.rmtree(run_dir / runs.CHECKPOINTS, ignore_errors=True)
+    log(metrics.classification_report(splits.test.labels, test_probs))
+    return found
+
+
+def evaluate_run(run_dir: Path, data_path: str | None = None, log: Log = print) -> dict:
+    """Reload a complete run through SentimentModel and score its test set again."""
+    from ..inference.model import SentimentModel
+
+    model = SentimentModel.load(run_dir)
+    spec = DataSpec.from_record(model.record["data"])
+    spec.path = data_path or spec.path
+    test = load_splits(spec, model.cfg.seed, model.cfg.val_fraction, unlabeled=False).test
+    probs, _ = model.score(test.texts, model.cfg.keep)
+    stored = read_json(Path(run_dir) / runs.METRICS)
+    found = metrics.test_metrics(test.labels, probs, stored["threshold"])
+    log(metrics.classification_report(test.labels, probs, stored["threshold"]))
+    return found
