@@ -28,9 +28,7 @@ def read_vectors(path: str | Path, limit: int | None = None):
     binary = path.suffix.lower() == ".bin"
     header = False
     if not binary:
-        with path.open(encoding="utf-8", errors="replace") as f:
-            first = f.readline().split()
-        header = len(first) == 2 and all(p.isdigit() for p in first)
+        header = _check_text_vectors(path, limit)
     try:
         return KeyedVectors.load_word2vec_format(
             path, binary=binary, no_header=not header, limit=limit, unicode_errors="replace"
@@ -39,6 +37,26 @@ def read_vectors(path: str | Path, limit: int | None = None):
         raise DataError(
             f"{path} is not a word-vector file ('word v1 v2 ...' lines): {err}"
         ) from err
+
+
+def _check_text_vectors(path: Path, limit: int | None) -> bool:
+    """Whether a text vector file starts with a "count dim" header; raises DataError on a
+    line whose number of values differs from the first (gensim would pad it silently)."""
+    dim, header = None, False
+    with path.open(encoding="utf-8", errors="replace") as f:
+        for number, line in enumerate(f, 1):
+            parts = line.rstrip().split(" ")
+            if number == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
+                header = True
+                continue
+            dim = dim or len(parts) - 1
+            if len(parts) - 1 != dim:
+                raise DataError(f"{path}:{number}: {len(parts) - 1} values, expected {dim}")
+            if limit is not None and number > limit:
+                break
+    if not dim:
+        raise DataError(f"{path} holds no vectors (expected 'word v1 v2 ...' lines)")
+    return header
 
 
 def vector_dim(path: str | Path) -> int:

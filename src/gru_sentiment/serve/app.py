@@ -236,7 +236,7 @@ def create_app(model: SentimentModel, limits: Limits | None = None) -> FastAPI:
             "arch": cfg.arch,
             "cell": cfg.cell,
             "max_len": cfg.max_len,
-            "truncating": cfg.truncating,
+            "keep": cfg.keep,
             "threshold": model.threshold,
             "test_metrics": {k: model.metrics[k] for k in HEALTH_METRICS if k in model.metrics},
             "limits": asdict(limits),
