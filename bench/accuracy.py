@@ -115,7 +115,8 @@ def main() -> None:
             run_dir = runs_root / f"{preset}-seed{seed}"
             print(f"{preset} seed {seed} ...", flush=True)
             metrics = train(preset, seed, run_dir, extra)
-            results.setdefault(preset, []).append({"seed": seed, "run": str(run_dir), **metrics})
+            run = os.path.relpath(run_dir, REPO)  # results hold repo-relative paths
+            results.setdefault(preset, []).append({"seed": seed, "run": run, **metrics})
             if "recurrent" in metrics:  # the hybrid's recurrent branch on its own
                 branch = {**metrics["recurrent"], "seed": seed, "wall_seconds": float("nan")}
                 results.setdefault("recurrent (hybrid's GRU branch)", []).append(branch)
@@ -124,7 +125,7 @@ def main() -> None:
             )
 
     summary = {name: summarize(rows) for name, rows in results.items()}
-    from gru_sentiment.data import load_imdb
+    from gru_sentiment.data.imdb import load_imdb
 
     test_texts = load_imdb(args.data, splits=("test",))["test"].texts[: args.test_limit]
     for name, rows in results.items():

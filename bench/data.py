@@ -15,9 +15,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-from gru_sentiment.text import TextEncoder
+from gru_sentiment.data.text import TextEncoder
 
-from gru_sentiment.data import load_imdb, resolve_imdb_root
+from gru_sentiment.data.imdb import load_imdb, resolve_imdb_root
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -35,6 +35,17 @@ def test_help_lists_commands_without_importing_keras():
         assert command in out.stdout
 
 
+def test_no_cuda_driver_noise_on_a_machine_without_a_gpu():
+    from gru_sentiment.runtime import gpu_present
+
+    if gpu_present():
+        pytest.skip("this machine has a GPU: CUDA messages are real there")
+    command = [sys.executable, "-m", "gru_sentiment", "params", "--preset", "tutorial"]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "cuInit" not in out.stderr and "cuda" not in out.stderr.lower()
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_help_has_an_example(command):
     result = runner.invoke(app, [command, "--help"])

@@ -112,9 +112,3 @@ def test_rows_are_means_over_seeds_and_runs_are_reused(corpus, experiments_dir):
 def test_bad_experiment_input_is_one_clear_error(args, message):
     result = runner.invoke(app, ["experiment", *args])
     assert result.exit_code == 2 and message in result.output
-
-
-@pytest.mark.parametrize("command", ["report", "experiment"])
-def test_help_has_an_example(command):
-    result = runner.invoke(app, [command, "--help"])
-    assert result.exit_code == 0 and f"Example: gru-sentiment {command}" in result.output

@@ -326,10 +326,3 @@ def test_cli_refuses_a_model_file_and_a_baseline_folder(run_dir, tmp_path):
     shutil.copy(run_dir / runs.CONFIG, baseline)
     result = runner.invoke(app, ["predict", str(baseline), "great"])
     assert result.exit_code == 2 and "predict needs a trained GRU run" in result.output
-
-
-@pytest.mark.parametrize("command", ["predict", "explain", "serve"])
-def test_help_has_an_example(command):
-    result = runner.invoke(app, [command, "--help"])
-    assert result.exit_code == 0
-    assert f"Example: gru-sentiment {command}" in result.output

@@ -124,6 +124,11 @@ def test_report_has_every_section_inlined_and_offline(tiny_run, baseline_run, co
     assert not {"link", "script", "iframe"} & page.tags
 
     metrics = json.loads((tiny_run / runs.METRICS).read_text())
+    # The first screen answers: headline accuracy and the verdict, before any section.
+    html = out.read_text()
+    assert html.index('id="summary"') < html.index("<h2>Data</h2>")
+    assert page.by_id["headline-accuracy"] == f"{metrics['accuracy']:.2%}"
+    assert "baseline (baseline)" in page.by_id["summary-metrics"]
     # The threshold shown is the one chosen on validation and stored for predict.
     assert page.by_id["decision-threshold"] == f"{metrics['decision_threshold']:.2f}"
     assert "baseline (baseline)" in page.by_id["metrics"]
@@ -154,6 +159,14 @@ def test_report_in_a_complete_run_keeps_its_manifest_true(tiny_run):
     result = runner.invoke(app, ["report", str(tiny_run)])
     assert result.exit_code == 0, result.output
     runs.verify(tiny_run, (*runs.REQUIRED, "report.html"))
+
+
+@pytest.mark.parametrize("name", [runs.MODEL, runs.MANIFEST, runs.CONFIG])
+def test_report_never_overwrites_a_run_folders_own_files(tiny_run, name):
+    before = (tiny_run / name).read_bytes()
+    result = runner.invoke(app, ["report", str(tiny_run), "--out", str(tiny_run / name)])
+    assert result.exit_code == 2 and "a run folder's own file" in result.output
+    assert (tiny_run / name).read_bytes() == before
 
 
 def test_baseline_folder_gets_the_sections_it_can_have(baseline_run):

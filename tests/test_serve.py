@@ -177,3 +177,22 @@ def test_serve_command_starts_uvicorn_with_the_model(model):
         server.terminate()
         output = server.communicate(timeout=30)[0]
     assert f"serving {model.run_dir.name} on http://127.0.0.1:{port}/" in output
+
+
+def test_micro_batcher_hands_a_failure_to_its_request_and_lives_on(model):
+    import asyncio
+
+    from gru_sentiment.serve.app import MicroBatcher
+
+    async def scenario():
+        batcher = MicroBatcher(model, max_texts=8)
+        worker = asyncio.create_task(batcher.run())
+        try:
+            with pytest.raises(ValueError, match="long must be one of"):
+                await batcher.predict(["great"], "middle")  # the model refuses it
+            return await batcher.predict(["great"], None)
+        finally:
+            worker.cancel()
+
+    (prediction,) = asyncio.run(scenario())
+    assert prediction == model.predict(["great"])[0]

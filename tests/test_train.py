@@ -11,6 +11,7 @@ from conftest import TINY, make_jsonl
 from typer.testing import CliRunner
 
 from gru_sentiment.cli import app
+from gru_sentiment.config import PRESETS
 from gru_sentiment.io import runs
 
 runner = CliRunner()
@@ -131,11 +132,8 @@ def test_unfinished_run_with_another_config_is_not_mixed(tmp_path, corpus_jsonl)
     assert result.exit_code == 2 and "another configuration" in result.output
 
 
-@pytest.mark.parametrize("name", ["tutorial", "recurrent", "hybrid"])
+@pytest.mark.parametrize("name", list(PRESETS))
 def test_every_preset_trains_and_reloads(tmp_path, corpus_jsonl, name):
-    from gru_sentiment.config import PRESETS
-
-    assert name in PRESETS
     run_dir = tmp_path / name
     result = runner.invoke(
         app,

@@ -34,7 +34,10 @@ def test_word2vec_puts_similar_contexts_close():
         for _ in range(300)
     ]
     encoder = TextEncoder.fit(texts, vocab_size=12)
-    matrix = word2vec_matrix(encoder.encode(texts), 12, dim=8, epochs=5)
+    lines = []
+    matrix = word2vec_matrix(encoder.encode(texts), 12, dim=8, epochs=5, log=lines.append)
+    assert [line.split(":")[0] for line in lines] == [f"word2vec epoch {i}/5" for i in range(1, 6)]
+    assert all(line.endswith("words/s") for line in lines)
     vocab = encoder.tokenizer.get_vocab()
 
     def cos(a, b):

@@ -31,9 +31,7 @@ def run_baseline(
         + f" reviews from {splits.source}"
     )
     config = {"preset": "baseline", "seed": seed, "val_fraction": cfg.val_fraction}
-    model_name = (
-        f"TF-IDF 1-2-grams (sublinear tf, min_df 2) + LogisticRegression (C={BASELINE_C})"
-    )
+    model_name = f"TF-IDF 1-2-grams (sublinear tf, min_df 2) + LogisticRegression (C={BASELINE_C})"
     record = {"config": config, "data": spec.__dict__}
     if runs.claim(run_dir, record, force):  # nothing to resume: the baseline fits in seconds
         runs.claim(run_dir, record, force=True)

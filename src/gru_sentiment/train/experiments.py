@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,7 +107,8 @@ def run_experiment(
     seed_list = [base.seed + i for i in range(seeds)]
     tutorial = preset(BASE_PRESET).to_dict()
     settings = {
-        "data": spec.path,
+        # relative to where the command ran: committed results hold no machine's paths
+        "data": os.path.relpath(spec.path) if spec.path else None,
         "train_limit": spec.train_limit,
         "test_limit": spec.test_limit,
         "epochs": base.epochs,
