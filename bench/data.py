@@ -15,9 +15,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-from gru_sentiment.data.text import TextEncoder
-
 from gru_sentiment.data.imdb import load_imdb, resolve_imdb_root
+from gru_sentiment.data.text import TextEncoder
 
 REPO = Path(__file__).resolve().parents[1]
 
