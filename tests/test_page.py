@@ -1,5 +1,13 @@
-"""The page at / in a real headless Chromium (Debian's), driven by Playwright."""
+"""The page at / in a real headless Chromium (Debian's), driven by Playwright.
 
+With GRU_SENTIMENT_SCREENSHOTS=FOLDER the browser tests also save what they show there
+(page.png here, report.png in test_report.py); docs/*.png are made that way:
+
+    GRU_SENTIMENT_SCREENSHOTS=docs .venv/bin/python -m pytest -q tests/test_page.py \
+        tests/test_report.py::test_report_summary_is_on_the_first_screen
+"""
+
+import os
 from pathlib import Path
 
 import httpx
@@ -19,6 +27,19 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
+VIEWPORT = {"width": 1200, "height": 800}  # one laptop screen: what a screenshot shows
+
+
+def save_screenshot(page, name: str) -> Path | None:
+    """The visible viewport as `name` in $GRU_SENTIMENT_SCREENSHOTS; nothing when unset."""
+    folder = os.environ.get("GRU_SENTIMENT_SCREENSHOTS")
+    if not folder:
+        return None
+    path = Path(folder) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=path)
+    assert path.stat().st_size > 10_000
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +56,7 @@ def page():
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1000, "height": 900})
+        page = browser.new_page(viewport=VIEWPORT)
         yield page
         browser.close()
 
@@ -66,6 +87,8 @@ def test_a_review_gets_a_verdict_and_highlighted_words(page, url):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "page.png", full_page=True)
     assert (ARTIFACTS / "page.png").stat().st_size > 10_000
+    page.locator("#review").blur()  # no caret or focus ring in the picture
+    save_screenshot(page, "page.png")
 
     example = httpx.get(f"{url}/examples").json()[0]["text"]
     page.locator("#examples button").first.click()  # an example fills the box and runs

@@ -1,6 +1,7 @@
 import base64
 import csv
 import json
+import re
 import shutil
 from html.parser import HTMLParser
 
@@ -227,3 +228,26 @@ def test_error_rates_by_length_bucket_and_star_rating():
         (7, 1, 2),
         (10, 0, 1),
     ]
+
+
+def test_report_summary_is_on_the_first_screen(tiny_run, baseline_run, tmp_path):
+    """Opened from disk in a real browser, the summary box (headline accuracy, verdict
+    against the baseline, metrics) is visible without scrolling."""
+    from playwright.sync_api import expect, sync_playwright
+    from test_page import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, save_screenshot
+
+    out = write_report(tiny_run, baseline=baseline_run, out=tmp_path / "report.html")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(out.resolve().as_uri())
+            for ident in ("summary", "headline-accuracy"):
+                box = page.locator(f"#{ident}")
+                expect(box).to_be_visible()
+                bounds = box.bounding_box()
+                assert bounds["y"] >= 0 and bounds["y"] + bounds["height"] <= VIEWPORT["height"]
+            expect(page.locator("#headline-accuracy")).to_have_text(re.compile(r"\d+\.\d\d%"))
+            save_screenshot(page, "report.png")
+        finally:
+            browser.close()

@@ -48,6 +48,16 @@ class Config:
     # the token ids of whole reviews) and combine both models' log-odds with weights
     # fitted on validation.
     ngram_branch: bool = False
+    # Language-model pretraining (train/pretrain.py): the embedding and the first
+    # (bidirectional GRU) layer start from a forward + backward GRU language model trained
+    # on the train and unlabeled reviews (never validation or test).
+    pretrain_lm: bool = False
+    lm_tokens: int = 6_000_000  # tokens of the review stream the LM reads in all
+    lm_seq_len: int = 64  # window length: backpropagation through time is cut there
+    lm_batch_size: int = 128
+    lm_samples: int = 512  # sampled-softmax negatives per step
+    lm_learning_rate: float = 3e-3
+    lm_dropout: float = 0.1  # on the LM's embedded input
     # --- training
     batch_size: int = 128
     epochs: int = 8
@@ -80,6 +90,8 @@ class Config:
             raise ConfigError(
                 f"min_lr ({self.min_lr}) exceeds learning_rate ({self.learning_rate})"
             )
+        if self.pretrain_lm and (self.cell != "gru" or self.arch == "conv_gru"):
+            raise ConfigError("pretrain_lm=true needs cell=gru and arch stacked or pooled")
         if self.padding == "pre" and self.mask:
             raise ConfigError("mask=true needs padding=post (left-padded masks break cuDNN GRUs)")
         return self
@@ -130,8 +142,13 @@ POSITIVE = (
     "patience",
     "lr_patience",
     "min_lr",
+    "lm_tokens",
+    "lm_seq_len",
+    "lm_batch_size",
+    "lm_samples",
+    "lm_learning_rate",
 )
-FRACTIONS = ("dropout", "dense_dropout", "embed_dropout", "val_fraction")
+FRACTIONS = ("dropout", "dense_dropout", "embed_dropout", "val_fraction", "lm_dropout")
 
 PRESETS: dict[str, Config] = {
     # Exactly the notebook: Embedding(10000,128) -> BiGRU(64) -> GRU(32) -> Dense(32) -> 1.

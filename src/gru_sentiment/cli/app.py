@@ -19,6 +19,7 @@ app = typer.Typer(
 
 # In the order `--help` lists them: the flow from data to a served model.
 app.command()(report.eda)
+app.command()(train.pretrain)
 app.command()(train.train)
 app.command()(train.baseline)
 app.command("evaluate")(train.evaluate_cmd)

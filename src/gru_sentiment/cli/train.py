@@ -19,6 +19,7 @@ from .common import (
     TrainLimitOpt,
     check_data_path,
     check_positive,
+    fail,
     load_or_fail,
     print_headline,
     read_metrics,
@@ -40,6 +41,10 @@ def train(
     text_column: TextColumnOpt = "text",
     label_column: LabelColumnOpt = "label",
     force: Annotated[bool, typer.Option(help="Replace a complete run folder.")] = False,
+    lm: Annotated[
+        Path | None,
+        typer.Option(help="A language-model folder (from `pretrain`) to start from."),
+    ] = None,
     cpu: CpuOpt = False,
 ) -> None:
     """Train a preset, evaluate it on test and write the run folder (resumes if killed).
@@ -48,6 +53,8 @@ def train(
     """
     check_data_path(data)
     check_positive(epochs=epochs, train_limit=train_limit, test_limit=test_limit)
+    if lm is not None and not (lm / "manifest.json").is_file():
+        fail(f"{lm} is not a complete language-model folder (run `gru-sentiment pretrain`)")
     cfg = resolve_config(preset_name, set_ or [], seed=seed, epochs=epochs)
     run_dir = out or Path("runs") / preset_name
     from ..io.runs import is_complete
@@ -63,7 +70,7 @@ def train(
     from ..train.pipeline import train_run
 
     spec = DataSpec(data, text_column, label_column, train_limit, test_limit)
-    metrics = load_or_fail(train_run, cfg, run_dir, spec, force=force, log=typer.echo)
+    metrics = load_or_fail(train_run, cfg, run_dir, spec, force=force, log=typer.echo, lm=lm)
     print_headline(metrics, run_dir)
 
 
@@ -134,3 +141,50 @@ def params(
     for row in table:
         typer.echo(f"{row['cell']:<6} {row['params']:>12,}")
     typer.echo(f"GRU saves {table[0]['saving']:.2%} of the LSTM's parameters")
+
+
+
+def pretrain(
+    preset_name: Annotated[
+        str, typer.Option("--preset", help="The classifier the LM is for (its vocabulary, units).")
+    ] = DEFAULT_PRESET,
+    data: DataOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="LM folder; default: the cache, keyed by the texts and settings."),
+    ] = None,
+    epochs: Annotated[
+        float | None,
+        typer.Option(help="Passes over the train + unlabeled texts (default: lm_tokens)."),
+    ] = None,
+    set_: SetOpt = None,
+    text_column: TextColumnOpt = "text",
+    label_column: LabelColumnOpt = "label",
+    cpu: CpuOpt = False,
+) -> None:
+    """Pretrain a forward + backward GRU language model on the train and unlabeled texts.
+
+    `train` with a preset that sets pretrain_lm (recurrent, hybrid) starts its embedding and
+    encoder from it; the cached LM is reused, or pass --lm LM_DIR. Resumes if killed.
+
+    Example: gru-sentiment pretrain --data aclImdb_v1.tar.gz --set lm_tokens=2000000
+    """
+    check_data_path(data)
+    if epochs is not None and epochs <= 0:
+        fail(f"--epochs must be a positive number, got {epochs}")
+    cfg = resolve_config(preset_name, set_ or [])
+    from ..runtime import prepare
+
+    prepare(cpu)
+    from ..data.splits import DataSpec
+    from ..train.pipeline import pretrain_lm
+    from ..train.pretrain import lm_summary
+
+    spec = DataSpec(data, text_column, label_column)
+    folder = load_or_fail(pretrain_lm, cfg, spec, out, epochs, log=typer.echo)
+    last = lm_summary(folder)["history"][-1]
+    typer.echo(
+        f"held-out perplexity: forward {last['forward']:.1f}, backward {last['backward']:.1f}; "
+        f"{last['tokens_per_s']:,.0f} tokens/s"
+    )
+    typer.echo(f"language model: {folder}")

@@ -1,6 +1,8 @@
-"""Token ids of a run's splits, computed once: the tokenizer is fitted on train and every
-split encoded, then cached under $GRU_SENTIMENT_HOME/prepared keyed by (texts, vocabulary
-size), so a second run on the same data skips the work."""
+"""Token ids of a run's splits, computed once. The tokenizer is fitted on the texts of
+the whole train set (train + validation, texts only: it does not depend on the seed, so
+one cached language model serves every seed), every split is encoded, and the result is
+cached under $GRU_SENTIMENT_HOME/prepared keyed by (texts, vocabulary size): a second run
+on the same data skips the work."""
 
 from __future__ import annotations
 
@@ -25,8 +27,9 @@ def _texts(splits: Splits, name: str) -> list[str]:
 def prepare_ids(
     splits: Splits, vocab_size: int, log: Callable[[str], object] = print
 ) -> tuple[TextEncoder, dict[str, list[np.ndarray]]]:
-    """The tokenizer fitted on train, and the ids of every split (`ENCODED_ORDER`)."""
-    key = hashlib.sha256(f"v2:{vocab_size}".encode())
+    """The tokenizer fitted on train + validation texts, and the ids of every split
+    (`ENCODED_ORDER`)."""
+    key = hashlib.sha256(f"v3:{vocab_size}".encode())
     for name in ENCODED_ORDER:
         for text in _texts(splits, name):
             key.update(text.encode())
@@ -44,7 +47,7 @@ def prepare_ids(
             start += n
         return TextEncoder.load(folder / "tokenizer.json"), encoded
     started = time.perf_counter()
-    encoder = TextEncoder.fit(splits.train.texts, vocab_size)
+    encoder = TextEncoder.fit(splits.train.texts + splits.validation.texts, vocab_size)
     encoded = {name: encoder.encode(_texts(splits, name)) for name in ENCODED_ORDER}
     log(f"tokenized and encoded in {time.perf_counter() - started:.1f} s")
     every = [seq for name in ENCODED_ORDER for seq in encoded[name]]

@@ -44,9 +44,9 @@ def _stacked(cfg: Config) -> keras.Model:
             cfg.conv_filters, cfg.conv_kernel, padding="same", activation="relu"
         )(x)
         x = keras.layers.MaxPooling1D(2)(x)  # (batch, time / 2, conv_filters)
-    x = keras.layers.Bidirectional(rnn(cfg.units, return_sequences=True, dropout=cfg.dropout))(
-        x
-    )  # (batch, time, 2 * units)
+    x = keras.layers.Bidirectional(
+        rnn(cfg.units, return_sequences=True, dropout=cfg.dropout), name="encoder"
+    )(x)  # (batch, time, 2 * units)
     x = rnn(cfg.units2, dropout=cfg.dropout)(x)  # (batch, units2): the last state
     x = keras.layers.Dense(cfg.dense_units, activation="relu")(x)
     x = keras.layers.Dropout(cfg.dense_dropout)(x)
@@ -77,9 +77,9 @@ def _pooled(cfg: Config) -> keras.Model:
     rnn = RNN_CELLS[cfg.cell]
     ids = keras.Input(shape=(None,), dtype="int32", name="ids")  # (batch, time)
     x = _embed(cfg, ids)
-    x = keras.layers.Bidirectional(rnn(cfg.units, return_sequences=True, dropout=cfg.dropout))(
-        x
-    )  # (batch, time, 2 * units)
+    x = keras.layers.Bidirectional(
+        rnn(cfg.units, return_sequences=True, dropout=cfg.dropout), name="encoder"
+    )(x)  # (batch, time, 2 * units)
     pooled = []
     if "max" in cfg.pooling:
         pooled.append(MaskedGlobalMaxPooling1D()(x))  # (batch, 2 * units)

@@ -82,6 +82,21 @@ def learning_curves(history: dict[str, list[float]], path: Path) -> Path:
     return _save(fig, path)
 
 
+def lm_perplexity(rows: Sequence[dict], path: Path) -> Path:
+    """Held-out perplexity of the forward and backward language models against the tokens
+    read so far (log scale: it falls fast, then slowly)."""
+    tokens = [row["tokens"] / 1e6 for row in rows]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for direction in ("forward", "backward"):
+        ax.plot(tokens, [row[direction] for row in rows], marker="o", label=direction)
+    ax.set_yscale("log")
+    ax.set_xlabel("tokens read (millions)")
+    ax.set_ylabel("held-out perplexity")
+    ax.set_title("Language model")
+    ax.legend()
+    return _save(fig, path)
+
+
 def confusion(matrix: np.ndarray, path: Path) -> Path:
     import seaborn as sns
 

@@ -1,7 +1,8 @@
 """The training flow as named steps: `train_run` writes a complete run folder,
 `evaluate_run` reloads one and scores its test set again.
 
-    load data -> claim the folder -> encode -> build -> initialise -> fit -> score -> write
+    load data -> claim the folder -> encode -> build -> initialise (word2vec or a
+    pretrained language model) -> fit -> score -> write
 
 Each step is a function of this module; the run folder is touched only once the data has
 loaded (bad input loses nothing).
@@ -29,19 +30,28 @@ from ..io.files import home_dir, read_json, write_atomic, write_json, write_text
 from .outputs import history_csv, versions, write_evaluation
 
 Log = Callable[[str], object]
+LM_RECORD = "lm.json"  # the language model a run started from, for its report
 
 
 def train_run(
-    cfg: Config, run_dir: Path, spec: DataSpec, force: bool = False, log: Log = print
+    cfg: Config,
+    run_dir: Path,
+    spec: DataSpec,
+    force: bool = False,
+    log: Log = print,
+    lm: Path | None = None,
 ) -> dict:
     """Train `cfg` on `spec`, evaluate on test and write the complete run folder.
 
     An unfinished run of the same config in `run_dir` is resumed; a complete one is
-    kept unless `force`.
+    kept unless `force`. `lm`: a language-model folder (from `pretrain`) to start from
+    instead of the cached one `cfg.pretrain_lm` trains or reuses.
     """
     import keras
 
     run_dir = Path(run_dir)
+    if lm is not None:
+        cfg = cfg.replace(pretrain_lm=True, pretrain_word2vec=False).validate()
     splits = load_data(spec, cfg, log)
     record = {"config": cfg.to_dict(), "data": spec.__dict__}
     runs.claim(run_dir, record, force)
@@ -50,7 +60,7 @@ def train_run(
     encoder, encoded = prepare_ids(splits, cfg.vocab_size, log)
     encoder.save(run_dir / runs.TOKENIZER)
     model = build(cfg)
-    initialise(model, cfg, encoder, encoded, log)
+    initialise(model, cfg, encoder, encoded, run_dir, log, lm)
     model, state = fit(model, cfg, splits, encoded, run_dir, log)
     val_probs, test_probs, components = score(model, cfg, splits, encoded, run_dir, log)
     return write_outputs(
@@ -58,9 +68,26 @@ def train_run(
     )
 
 
+def pretrain_lm(
+    cfg: Config,
+    spec: DataSpec,
+    out: Path | None = None,
+    epochs: float | None = None,
+    log: Log = print,
+) -> Path:
+    """The language model `train` would start from for `cfg` on `spec`, pretrained now
+    (or found in the cache); its folder."""
+    from .pretrain import pretrain
+
+    splits = load_data(spec, cfg.replace(pretrain_lm=True), log)
+    encoder, encoded = prepare_ids(splits, cfg.vocab_size, log)
+    return pretrain(cfg, encoder, encoded, out, log, epochs)
+
+
 def load_data(spec: DataSpec, cfg: Config, log: Log) -> Splits:
     log("loading data ...")
-    splits = load_splits(spec, cfg.seed, cfg.val_fraction, unlabeled=cfg.pretrain_word2vec)
+    unlabeled = cfg.pretrain_word2vec or cfg.pretrain_lm
+    splits = load_splits(spec, cfg.seed, cfg.val_fraction, unlabeled=unlabeled)
     sizes = ", ".join(f"{name} {n:,}" for name, n in splits.sizes().items())
     log(f"{sizes} reviews from {splits.source}")
     return splits
@@ -90,9 +117,26 @@ def build(cfg: Config):
     return build_model(cfg)
 
 
-def initialise(model, cfg: Config, encoder: TextEncoder, encoded: dict, log: Log) -> None:
-    """Start the embedding from a vector file or word2vec on train + unlabeled reviews."""
-    if cfg.vectors:
+def initialise(
+    model,
+    cfg: Config,
+    encoder: TextEncoder,
+    encoded: dict,
+    run_dir: Path,
+    log: Log,
+    lm: Path | None = None,
+) -> None:
+    """Start the embedding and encoder from a language model (pretrained, or cached), or
+    the embedding alone from a vector file or word2vec on train + unlabeled reviews."""
+    if cfg.pretrain_lm:
+        from ..model.language_model import transfer
+        from .pretrain import lm_summary, load_lm, pretrain
+
+        folder = lm or pretrain(cfg, encoder, encoded, log=log)
+        transfer(load_lm(folder, cfg, encoder), model)
+        write_json(run_dir / LM_RECORD, lm_summary(folder))
+        log(f"embedding and encoder initialised from the language model {folder}")
+    elif cfg.vectors:
         from ..model.embeddings import embedding_matrix
 
         matrix, coverage = embedding_matrix(cfg.vectors, encoder, cfg.vocab_size, cfg.seed)
