@@ -174,6 +174,10 @@ def test_train_with_lm_reloads_and_predicts_identically(tmp_path):
         p.probability for p in again.predict(texts)
     ]
     assert json.loads((run_dir / "config.json").read_text())["config"]["pretrain_lm"] is True
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert 0 < metrics["encoder_params"] < metrics["params"]
+    report = (run_dir / "report.html").read_text()  # shows the LM: its curve and samples
+    assert 'id="language-model"' in report and 'id="lm-samples"' in report
 
 
 def test_train_refuses_an_lm_folder_that_is_not_one(tmp_path, corpus_jsonl):

@@ -23,6 +23,7 @@ EXAMPLES = "examples.json"
 PREDICTIONS = "predictions.csv"
 PLOTS = "plots"
 CHECKPOINTS = "checkpoint"
+LANGUAGE_MODEL = "lm.json"  # the language model a run started from (when it did)
 MANIFEST = "manifest.json"
 MARKER = ".gru-sentiment-run"  # written first: this folder was created by the tool
 REQUIRED = (CONFIG, TOKENIZER, MODEL, HISTORY, METRICS, EXAMPLES)

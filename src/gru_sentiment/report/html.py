@@ -99,6 +99,7 @@ def write_report(
             "data": _data_section(run, splits, figure),
             "configuration": _configuration_section(run),
             "training": _training_section(run, figure),
+            "language_model": _language_model_section(run, figure),
             "test": _test_section(run, base, figure),
             "threshold": _threshold_section(run, figure),
             "calibration": _calibration_section(run, base, figure),
@@ -320,6 +321,26 @@ def _training_section(run: _Run, figure: _Figures) -> dict | None:
         "seconds_per_epoch": run.metrics.get("seconds_per_epoch"),
         "train_seconds": run.metrics.get("train_seconds"),
         "patience": run.cfg.patience,
+    }
+
+
+def _language_model_section(run: _Run, figure: _Figures) -> dict | None:
+    """The LM the run started from (lm.json, written by train when it used one)."""
+    path = run.folder / runs.LANGUAGE_MODEL
+    if not path.is_file():
+        return None
+    lm = read_json(path)
+    last = lm["history"][-1]
+    return {
+        "params": lm["params"],
+        "encoder_params": run.metrics.get("encoder_params"),
+        "tokens": int(last["tokens"]),
+        "reviews": lm["corpus"]["reviews"],
+        "tokens_per_s": int(np.mean([row["tokens_per_s"] for row in lm["history"]])),
+        "forward": last["forward"],
+        "backward": last["backward"],
+        "curve_img": figure(plots.lm_perplexity, lm["history"]),
+        "samples": lm["samples"],
     }
 
 

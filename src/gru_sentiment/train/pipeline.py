@@ -30,7 +30,7 @@ from ..io.files import home_dir, read_json, write_atomic, write_json, write_text
 from .outputs import history_csv, versions, write_evaluation
 
 Log = Callable[[str], object]
-LM_RECORD = "lm.json"  # the language model a run started from, for its report
+ENCODER_LAYERS = ("embedding", "encoder")
 
 
 def train_run(
@@ -134,7 +134,7 @@ def initialise(
 
         folder = lm or pretrain(cfg, encoder, encoded, log=log)
         transfer(load_lm(folder, cfg, encoder), model)
-        write_json(run_dir / LM_RECORD, lm_summary(folder))
+        write_json(run_dir / runs.LANGUAGE_MODEL, lm_summary(folder))
         log(f"embedding and encoder initialised from the language model {folder}")
     elif cfg.vectors:
         from ..model.embeddings import embedding_matrix
@@ -288,6 +288,8 @@ def write_outputs(
         epochs_run=len(history),
         best_epoch=state["best_epoch"],
         params=model.count_params(),
+        # the part a language model pretrains: embedding + bidirectional encoder
+        encoder_params=sum(model.get_layer(name).count_params() for name in ENCODER_LAYERS),
         **components,
     )
     write_json(run_dir / runs.METRICS, found)
