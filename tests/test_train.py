@@ -198,3 +198,31 @@ def test_early_stopping_keeps_the_best_epoch_of_its_monitor(tmp_path, monitor, b
     assert (tmp_path / state["best_model"]).exists()
     # The learning rate follows val_loss whatever the monitor: halved after epochs 3 and 4.
     assert state["history"][-1]["lr"] == pytest.approx(cfg.learning_rate / 4)
+
+
+def test_distillation_adds_unlabeled_reviews_with_the_teachers_soft_labels():
+    import numpy as np
+
+    from gru_sentiment.config import Config
+    from gru_sentiment.data.corpus import Split
+    from gru_sentiment.data.splits import Splits
+    from gru_sentiment.train.pipeline import training_data
+
+    rng = np.random.default_rng(0)
+    # token 5 means positive, 6 negative; the rest is filler
+    labels = rng.integers(0, 2, 200).astype(np.int8)
+    seqs = [np.r_[1, rng.integers(7, 20, 10), 5 if y else 6].astype(np.int32) for y in labels]
+    unlabeled = [np.r_[1, rng.integers(7, 20, 10), 5 + i % 2].astype(np.int32) for i in range(50)]
+    split = Split("train", [str(i) for i in range(200)], ["x"] * 200, labels, labels * 0)
+    splits = Splits(split, split, split, "memory", {}, [])
+    encoded = {"train": seqs, "unlabeled": unlabeled}
+    plain_seqs, plain_labels = training_data(Config(), splits, encoded, print)
+    assert plain_seqs is seqs and set(plain_labels) == {0.0, 1.0}
+    lines = []
+    cfg = Config(distill_unlabeled=30)
+    taught, soft = training_data(cfg, splits, encoded, lines.append)
+    assert len(taught) == 230 and taught[:200] == seqs
+    assert all(any(t is u for u in unlabeled) for t in taught[200:])
+    for seq, p in zip(taught[200:], soft[200:], strict=True):  # the teacher's side is right
+        assert 0 < p < 1 and (p > 0.5) == (seq[-1] == 5)
+    assert lines and "30 unlabeled reviews labelled" in lines[0]

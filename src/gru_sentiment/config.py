@@ -58,6 +58,9 @@ class Config:
     lm_samples: int = 512  # sampled-softmax negatives per step
     lm_learning_rate: float = 3e-3
     lm_dropout: float = 0.1  # on the LM's embedded input
+    # Distillation: this many unlabeled reviews join the network's training data, labelled
+    # with the soft probabilities of the n-gram model fitted on the train split.
+    distill_unlabeled: int = 0
     # --- training
     batch_size: int = 128
     epochs: int = 8

@@ -143,7 +143,6 @@ def params(
     typer.echo(f"GRU saves {table[0]['saving']:.2%} of the LSTM's parameters")
 
 
-
 def pretrain(
     preset_name: Annotated[
         str, typer.Option("--preset", help="The classifier the LM is for (its vocabulary, units).")

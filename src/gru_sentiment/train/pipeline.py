@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Config
-from ..data.corpus import Split
 from ..data.prepared import prepare_ids
 from ..data.splits import DataSpec, Splits, load_splits
 from ..data.text import TextEncoder
@@ -86,7 +85,7 @@ def pretrain_lm(
 
 def load_data(spec: DataSpec, cfg: Config, log: Log) -> Splits:
     log("loading data ...")
-    unlabeled = cfg.pretrain_word2vec or cfg.pretrain_lm
+    unlabeled = cfg.pretrain_word2vec or cfg.pretrain_lm or cfg.distill_unlabeled > 0
     splits = load_splits(spec, cfg.seed, cfg.val_fraction, unlabeled=unlabeled)
     sizes = ", ".join(f"{name} {n:,}" for name, n in splits.sizes().items())
     log(f"{sizes} reviews from {splits.source}")
@@ -175,13 +174,13 @@ def word2vec(encoder: TextEncoder, encoded: dict, cfg: Config, log: Log) -> np.n
     return matrix
 
 
-def batches(seqs: list[np.ndarray], split: Split, cfg: Config, training: bool = False):
-    """A PaddedBatches over the encoded `split`, shuffled only for training."""
+def batches(seqs: list[np.ndarray], labels: np.ndarray, cfg: Config, training: bool = False):
+    """A PaddedBatches over encoded reviews and their labels, shuffled only for training."""
     from ..model.batching import PaddedBatches
 
     return PaddedBatches(
         seqs,
-        split.labels,
+        labels,
         cfg.batch_size,
         cfg.max_len,
         keep=cfg.keep,
@@ -192,16 +191,38 @@ def batches(seqs: list[np.ndarray], split: Split, cfg: Config, training: bool = 
     )
 
 
+def training_data(cfg: Config, splits: Splits, encoded: dict, log: Log):
+    """The reviews the network trains on and their labels: the train split, plus, with
+    `cfg.distill_unlabeled`, that many unlabeled reviews labelled with the soft
+    probabilities of the n-gram model fitted on the train split (distillation: the GRU
+    learns the n-gram model's knowledge from reviews no person labelled)."""
+    seqs, labels = encoded["train"], splits.train.labels.astype(np.float32)
+    n = min(cfg.distill_unlabeled, len(encoded["unlabeled"]))
+    if not n:
+        return seqs, labels
+    from ..model.linear import NBLogistic
+
+    started = time.perf_counter()
+    teacher = NBLogistic.fit(encoded["train"], splits.train.labels)
+    picked = np.random.default_rng(cfg.seed).permutation(len(encoded["unlabeled"]))[:n]
+    unlabeled = [encoded["unlabeled"][i] for i in picked]
+    soft = 1 / (1 + np.exp(-teacher.logits(unlabeled)))  # (n,) P(positive) by the teacher
+    seconds = time.perf_counter() - started
+    log(f"{n:,} unlabeled reviews labelled by the n-gram model in {seconds:.0f} s")
+    return seqs + unlabeled, np.concatenate([labels, soft.astype(np.float32)])
+
+
 def fit(model, cfg: Config, splits: Splits, encoded: dict, run_dir: Path, log: Log):
     """Train with early stopping, resumable from the run's checkpoints; (best model, state)."""
     from ..model import training
 
+    seqs, labels = training_data(cfg, splits, encoded, log)
     started = time.perf_counter()
     model, state = training.fit(
         model,
         cfg,
-        batches(encoded["train"], splits.train, cfg, training=True),
-        batches(encoded["validation"], splits.validation, cfg),
+        batches(seqs, labels, cfg, training=True),
+        batches(encoded["validation"], splits.validation.labels, cfg),
         run_dir / runs.CHECKPOINTS,
         log,
     )
@@ -217,8 +238,8 @@ def score(model, cfg: Config, splits: Splits, encoded: dict, run_dir: Path, log:
     stack fitted here), and each component's own test metrics."""
     from ..model.batching import predict_proba
 
-    val_probs = predict_proba(model, batches(encoded["validation"], splits.validation, cfg))
-    test_probs = predict_proba(model, batches(encoded["test"], splits.test, cfg))
+    val_probs = predict_proba(model, batches(encoded["validation"], splits.validation.labels, cfg))
+    test_probs = predict_proba(model, batches(encoded["test"], splits.test.labels, cfg))
     if not cfg.ngram_branch:
         return val_probs, test_probs, {}
     return fit_ngram_branch(run_dir, splits, encoded, val_probs, test_probs, log)
