@@ -64,10 +64,16 @@ def write_evaluation(
     write_json(run_dir / runs.EXAMPLES, metrics.examples(test, test_probs, 0.5, seed))
     decision = thresholds.choose(splits.validation.labels, val_probs)
     found.update(
+        validation_accuracy=validation_accuracy(splits, val_probs),
         decision_threshold=decision,
         at_decision_threshold=metrics.test_metrics(test.labels, test_probs, decision),
     )
     return found
+
+
+def validation_accuracy(splits: Splits, val_probs: np.ndarray) -> float:
+    """Accuracy at 0.5 on the validation split (what choices are made on, beside test)."""
+    return float(((val_probs >= 0.5) == splits.validation.labels).mean())
 
 
 def history_csv(rows: list[dict]) -> str:

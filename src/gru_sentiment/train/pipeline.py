@@ -26,7 +26,7 @@ from ..errors import ConfigError
 from ..evaluation import metrics
 from ..io import runs
 from ..io.files import home_dir, read_json, write_atomic, write_json, write_text
-from .outputs import history_csv, versions, write_evaluation
+from .outputs import history_csv, validation_accuracy, versions, write_evaluation
 
 Log = Callable[[str], object]
 ENCODER_LAYERS = ("embedding", "encoder")
@@ -267,9 +267,12 @@ def fit_ngram_branch(run_dir: Path, splits: Splits, encoded: dict, val_probs, te
     linear.save(run_dir)
     stack.save(run_dir)
     log(f"n-gram branch fitted in {time.perf_counter() - started:.0f} s; stack {stack}")
+    val_linear = 1 / (1 + np.exp(-val_logits))  # the train-only n-gram model's
     components = {
-        "recurrent": metrics.test_metrics(splits.test.labels, test_probs),
-        "ngram": metrics.test_metrics(splits.test.labels, 1 / (1 + np.exp(-test_logits))),
+        "recurrent": metrics.test_metrics(splits.test.labels, test_probs)
+        | {"validation_accuracy": validation_accuracy(splits, val_probs)},
+        "ngram": metrics.test_metrics(splits.test.labels, 1 / (1 + np.exp(-test_logits)))
+        | {"validation_accuracy": validation_accuracy(splits, val_linear)},
         "ngram_seconds": round(time.perf_counter() - started, 1),
     }
     return stack.combine(val_probs, val_logits), stack.combine(test_probs, test_logits), components

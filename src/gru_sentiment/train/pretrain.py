@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -157,7 +158,8 @@ def _train(cfg: Config, corpus: LMCorpus, out: Path, state: dict | None, log: Lo
             windows, cfg.lm_batch_size, proposal, cfg.lm_samples, LM_SEED + done, steps
         )
         chunk_started = time.perf_counter()
-        fit = lm.fit(batches, epochs=1, verbose=0)
+        # a progress bar (steps, time left) on a terminal; the line below after each chunk
+        fit = lm.fit(batches, epochs=1, verbose=1 if sys.stdout.isatty() else 0)
         seconds = time.perf_counter() - chunk_started
         done += steps
         row = {
