@@ -131,8 +131,11 @@ def initialise(
         from ..model.language_model import transfer
         from .pretrain import lm_summary, load_lm, pretrain
 
+        import keras
+
         folder = lm or pretrain(cfg, encoder, encoded, log=log)
         transfer(load_lm(folder, cfg, encoder), model)
+        keras.utils.set_random_seed(cfg.seed)  # training draws the same with a cached LM
         write_json(run_dir / runs.LANGUAGE_MODEL, lm_summary(folder))
         log(f"embedding and encoder initialised from the language model {folder}")
     elif cfg.vectors:

@@ -135,6 +135,9 @@ def _train(cfg: Config, corpus: LMCorpus, out: Path, state: dict | None, log: Lo
         unigram_proposal,
     )
 
+    import keras
+
+    keras.utils.set_random_seed(LM_SEED)  # the same LM whichever classifier seed asks first
     windows = stream_windows(corpus.train, cfg.lm_seq_len)  # (n, seq_len + 2)
     held_out = stream_windows(corpus.held_out, cfg.lm_seq_len)[:HELD_OUT_WINDOWS]
     proposal = unigram_proposal(corpus.train, cfg.vocab_size)
