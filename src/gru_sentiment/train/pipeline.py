@@ -128,10 +128,10 @@ def initialise(
     """Start the embedding and encoder from a language model (pretrained, or cached), or
     the embedding alone from a vector file or word2vec on train + unlabeled reviews."""
     if cfg.pretrain_lm:
+        import keras
+
         from ..model.language_model import transfer
         from .pretrain import lm_summary, load_lm, pretrain
-
-        import keras
 
         folder = lm or pretrain(cfg, encoder, encoded, log=log)
         transfer(load_lm(folder, cfg, encoder), model)

@@ -127,6 +127,8 @@ def pretrain(
 
 def _train(cfg: Config, corpus: LMCorpus, out: Path, state: dict | None, log: Log):
     """The chunked training loop with its checkpoints; the LM and its history rows."""
+    import keras
+
     from ..model.language_model import (
         LMBatches,
         build_language_model,
@@ -134,8 +136,6 @@ def _train(cfg: Config, corpus: LMCorpus, out: Path, state: dict | None, log: Lo
         stream_windows,
         unigram_proposal,
     )
-
-    import keras
 
     keras.utils.set_random_seed(LM_SEED)  # the same LM whichever classifier seed asks first
     windows = stream_windows(corpus.train, cfg.lm_seq_len)  # (n, seq_len + 2)
