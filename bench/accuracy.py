@@ -153,17 +153,26 @@ def main() -> None:
                 f"  accuracy {metrics['accuracy']:.4f}, {metrics['wall_seconds']:.0f} s", flush=True
             )
 
-    summary = {name: summarize(rows) for name, rows in results.items()}
-    for name, rows in results.items():  # the first run of each model found nothing cached
-        summary[name]["first_wall_seconds"] = rows[0]["wall_seconds"]
+            write_results(args, results, {})  # after every run: a killed benchmark keeps them
+
     from gru_sentiment.data.imdb import load_imdb
 
     test_texts = load_imdb(args.data, splits=("test",))["test"].texts[: args.test_limit]
-    for name, rows in results.items():
-        if name in ("tutorial", "hybrid", "recurrent"):
-            summary[name]["reviews_per_second"] = reviews_per_second(
-                Path(rows[0]["run"]), test_texts
-            )
+    speeds = {
+        name: reviews_per_second(REPO / rows[0]["run"], test_texts)
+        for name, rows in results.items()
+        if name in ("tutorial", "hybrid", "recurrent")
+    }
+    print(write_results(args, results, speeds))
+
+
+def write_results(args, results: dict[str, list[dict]], speeds: dict[str, float]) -> str:
+    """Write the JSON and markdown of the runs so far; the markdown table."""
+    summary = {name: summarize(rows) for name, rows in results.items()}
+    for name, rows in results.items():  # the first run of each model found nothing cached
+        summary[name]["first_wall_seconds"] = rows[0]["wall_seconds"]
+        if name in speeds:
+            summary[name]["reviews_per_second"] = speeds[name]
     machine = {
         "platform": platform.platform(),
         "processor": platform.processor(),
@@ -182,11 +191,12 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"{date.today().isoformat()}-{args.name}"
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    table = markdown(summary)
     stem.with_suffix(".md").write_text(
         f"`{command}` on {machine['cpus']} CPUs ({machine['lscpu'].get('Model name', '?')})\n\n"
-        + markdown(summary)
+        + table
     )
-    print(markdown(summary))
+    return table
 
 
 if __name__ == "__main__":
