@@ -192,3 +192,18 @@ def test_train_refuses_an_lm_folder_that_is_not_one(tmp_path, corpus_jsonl):
     ]
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and "not a complete language-model folder" in result.output
+
+
+def test_a_pretraining_killed_before_its_first_checkpoint_starts_again(encoded, tmp_path):
+    encoder, ids = encoded
+
+    def killed_at_the_start(line: str) -> None:
+        if line.startswith("language model:"):
+            raise KeyboardInterrupt
+
+    out, cfg = tmp_path / "lm", LM.replace(lm_tokens=2048)
+    with pytest.raises(KeyboardInterrupt):
+        pretraining.pretrain(cfg, encoder, ids, out, killed_at_the_start)
+    lines = []
+    pretraining.pretrain(cfg, encoder, ids, out, lines.append)
+    assert runs.is_complete(out) and not any(line.startswith("resuming") for line in lines)

@@ -116,7 +116,8 @@ def pretrain(
         return out
     record = {"key": key}
     resuming = runs.claim(out, record, force=runs.is_complete(out))
-    state = read_json(out / runs.CHECKPOINTS / STATE) if resuming else None
+    checkpoint = out / runs.CHECKPOINTS / STATE  # absent when killed before a chunk ended
+    state = read_json(checkpoint) if resuming and checkpoint.exists() else None
     if not resuming:
         write_json(out / runs.CONFIG, {**record, "config": lm_settings(cfg)})
     encoder.save(out / runs.TOKENIZER)
