@@ -1,3 +1,4 @@
+import csv
 import io
 import json
 import tarfile
@@ -7,7 +8,7 @@ import pytest
 from conftest import counts
 
 from gru_sentiment.data import corpus as corpora
-from gru_sentiment.data import imdb, splits
+from gru_sentiment.data import imdb, splits, tables
 from gru_sentiment.errors import DataError
 
 
@@ -88,7 +89,8 @@ def test_truncated_archive_is_an_error_and_leaves_no_cache(imdb_archive, tmp_pat
     broken.write_bytes(imdb_archive.read_bytes()[: imdb_archive.stat().st_size // 2])
     with pytest.raises(DataError, match="truncated or corrupt"):
         imdb.resolve_imdb_root(broken)
-    assert [p.name for p in (home / "datasets").iterdir()] == []
+    # nothing but the (hidden) lock file of that archive
+    assert [p.name for p in (home / "datasets").iterdir() if not p.name.endswith(".lock")] == []
 
 
 def test_member_escaping_the_target_is_refused(tmp_path):
@@ -112,7 +114,7 @@ def test_no_network_says_where_to_put_the_archive(tmp_path, monkeypatch):
     monkeypatch.setattr(imdb, "IMDB_URL", "http://127.0.0.1:9/aclImdb_v1.tar.gz")
     with pytest.raises(DataError, match="Put aclImdb_v1.tar.gz at .*aclImdb_v1.tar.gz"):
         imdb.download_imdb(tmp_path / "aclImdb_v1.tar.gz")
-    assert not list(tmp_path.iterdir())
+    assert [p.name for p in tmp_path.iterdir()] == [".aclImdb_v1.tar.gz.lock"]
 
 
 def test_validation_is_stratified_seeded_and_disjoint(imdb_dir):
@@ -151,3 +153,81 @@ def test_subsample_is_stratified(imdb_dir):
     train = load(imdb_dir)["train"]
     small = corpora.subsample(train, 10, seed=1)
     assert len(small) == 10 and small.labels.sum() == 5
+
+
+def write_csv(path, rows, header=("text", "label")):
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def test_one_class_training_set_is_refused_before_a_run_is_written(tmp_path):
+    from gru_sentiment.train.baseline import run_baseline
+
+    path = write_csv(tmp_path / "pos.csv", [(f"good film {i}", "positive") for i in range(30)])
+    with pytest.raises(DataError, match="every training review is positive .*add negative rows"):
+        splits.load_splits(splits.DataSpec(str(path)), seed=1, val_fraction=0.2, unlabeled=False)
+    with pytest.raises(DataError, match="every training review is positive"):
+        run_baseline(tmp_path / "run", splits.DataSpec(str(path)))
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    "rows, val_fraction, message",
+    [
+        ([("a", 1, "x"), ("b", 0, "x"), ("c", 1, "x")], 0.2, "the test split is empty .*'split'"),
+        ([(f"r{i}", i % 2, "train") for i in range(20)], 0.2, "the test split is empty"),
+        ([(f"r{i}", i % 2, "test") for i in range(20)], 0.2, "marks no row 'train'"),
+        ([(f"r{i}", i % 2, "x") for i in range(20)], 0.0, "validation split is empty .*fraction"),
+    ],
+)
+def test_empty_split_is_refused_naming_it_and_the_fix(tmp_path, rows, val_fraction, message):
+    path = write_csv(tmp_path / "c.csv", rows, header=("text", "label", "split"))
+    spec = splits.DataSpec(str(path))
+    with pytest.raises(DataError, match=message):
+        splits.load_splits(spec, seed=1, val_fraction=val_fraction, unlabeled=False)
+
+
+def test_csv_fields_over_128_kib_are_read(tmp_path):
+    long = "a fine film " * 17_000  # 200 KiB
+    path = write_csv(tmp_path / "long.csv", [(long, 1), ("short", 0)])
+    corpus = splits.load_corpus(path)
+    assert sorted(corpus["train"].texts + corpus["test"].texts) == sorted([long, "short"])
+
+
+def test_a_csv_field_over_the_limit_is_a_row_error(tmp_path):
+    path = write_csv(tmp_path / "huge.csv", [("x" * (tables.CSV_FIELD_LIMIT + 1),), ("next",)])
+    _, rows = tables.read_rows(path)
+    first, second = list(rows)
+    assert first.error.startswith("invalid CSV: field larger than field limit")
+    assert second.text == "next"
+
+
+def test_bad_csv_lines_are_row_errors_and_blank_lines_are_no_rows(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"text,label\ngood,1\n\nbad\rline,0\nfine,0\n")
+    _, rows = tables.read_rows(path)
+    assert [(r.text, (r.error or "")[:12]) for r in rows] == [
+        ("good", ""),
+        (None, "invalid CSV:"),
+        ("fine", ""),
+    ]
+
+
+def test_csv_header_that_is_not_csv_is_an_error(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"te\rxt,label\nok,1\n")
+    with pytest.raises(DataError, match="c.csv line 1: the header is not valid CSV"):
+        tables.read_rows(path)
+
+
+def test_jsonl_lines_that_are_not_objects_are_skipped_and_counted(tmp_path):
+    good = [json.dumps({"text": f"review {i}", "label": i % 2}) for i in range(10)]
+    bad = ["[1, 2]", '"text"', "3", "null", "not json", "[" * 100_000, "1" * 5000]
+    path = tmp_path / "c.jsonl"
+    path.write_text("\n".join(good[:5] + bad + good[5:]) + "\n")
+    corpus = splits.load_corpus(path)
+    assert len(corpus["train"]) + len(corpus["test"]) == 10
+    assert corpus.skipped == {"c.jsonl: invalid JSON": len(bad)}

@@ -1,8 +1,14 @@
 """Atomic writes and the run-folder rules: nothing the tool did not create is deleted."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gru_sentiment.errors import RunError
 from gru_sentiment.io import runs
@@ -24,15 +30,21 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
 
 
+def claim(run_dir, record=RECORD, force=False) -> bool:
+    with runs.claim(run_dir, record, force) as resume:
+        return resume
+
+
 def test_claim_creates_a_marked_folder(tmp_path):
-    assert runs.claim(tmp_path / "run", RECORD) is False
+    assert claim(tmp_path / "run") is False
     assert runs.is_run_folder(tmp_path / "run")
 
 
 def test_claim_refuses_a_folder_of_user_files(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(RunError, match="not a run"):
-        runs.claim(tmp_path, RECORD, force=True)
+        claim(tmp_path, force=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
@@ -41,18 +53,134 @@ def test_claim_refuses_a_file_or_a_symlink(tmp_path):
     (tmp_path / "link").symlink_to(tmp_path)
     for target in ("file", "link"):
         with pytest.raises(RunError, match="file or a symlink"):
-            runs.claim(tmp_path / target, RECORD, force=True)
+            claim(tmp_path / target, force=True)
+
+
+def test_claim_refuses_the_current_parent_home_and_repository_folders(tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    (work / "repo" / ".git").mkdir(parents=True)
+    (work / runs.CONFIG).write_text("{}")  # even when it looks like a run
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    for target, reason in [
+        (".", "current, a parent or the home"),
+        ("..", "current, a parent or the home"),
+        (str(tmp_path / "home"), "current, a parent or the home"),
+        ("repo", "is a repository"),
+    ]:
+        with pytest.raises(RunError, match=reason):
+            claim(Path(target), force=True)
+    assert (work / runs.CONFIG).exists() and (work / "repo" / ".git").is_dir()
 
 
 def test_complete_runs_need_force_and_unfinished_ones_resume(tmp_path):
     run_dir = tmp_path / "run"
-    runs.claim(run_dir, RECORD)
+    claim(run_dir)
     (run_dir / runs.CONFIG).write_text(json.dumps(RECORD))
-    assert runs.claim(run_dir, RECORD) is True  # same record, unfinished: resume
-    with pytest.raises(RunError, match="another configuration"):
-        runs.claim(run_dir, {**RECORD, "config": {"seed": 2}})
+    (run_dir / ".model.keras.x1.keras").write_text("half")  # a killed atomic write
+    assert claim(run_dir) is True  # same record, unfinished: resume
+    assert not (run_dir / ".model.keras.x1.keras").exists()
+    with pytest.raises(RunError, match=r"another configuration \(config.seed differ\)"):
+        claim(run_dir, {**RECORD, "config": {"seed": 2}})
     runs.write_manifest(run_dir)
     with pytest.raises(RunError, match="complete run; pass --force"):
-        runs.claim(run_dir, RECORD)
-    assert runs.claim(run_dir, RECORD, force=True) is False
-    assert not (run_dir / runs.CONFIG).exists()
+        claim(run_dir)
+    assert claim(run_dir, force=True) is False
+    assert [p.name for p in run_dir.iterdir()] == [runs.MARKER]
+
+
+def test_a_second_process_cannot_claim_a_folder_being_written(tmp_path):
+    run_dir = tmp_path / "run"
+    second = [
+        sys.executable,
+        "-c",
+        "import sys; from gru_sentiment.io import runs\nwith runs.claim(sys.argv[1], {}): pass",
+        str(run_dir),
+    ]
+    with runs.claim(run_dir, RECORD):
+        (run_dir / runs.CONFIG).write_text(json.dumps(RECORD))
+        busy = subprocess.run(second, capture_output=True, text=True)
+        assert busy.returncode == 1
+        assert "being written by another gru-sentiment process" in busy.stderr
+        assert (run_dir / runs.CONFIG).exists()
+    # released with the block (and with the process: a killed writer holds nothing)
+    assert subprocess.run(second, capture_output=True).returncode == 0
+
+
+def test_files_written_atomically_get_the_usual_permissions(tmp_path):
+    write_json(tmp_path / "a.json", {})
+    (tmp_path / "b.json").write_text("{}")
+    assert (tmp_path / "a.json").stat().st_mode == (tmp_path / "b.json").stat().st_mode
+
+
+def complete_run(tmp_path, files):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    for name, data in files.items():
+        (run_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (run_dir / name).write_bytes(data)
+    runs.write_manifest(run_dir)
+    return run_dir
+
+
+def edit_manifest(run_dir, **entries):
+    manifest = read_json(run_dir / runs.MANIFEST)
+    (run_dir / runs.MANIFEST).write_text(json.dumps(manifest | entries))
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("/dev/zero", "outside the run folder"),
+        ("../outside.txt", "outside the run folder"),
+        ("link", "outside the run folder"),
+        ("inner_link", "not a regular file"),
+        ("fifo", "not a regular file"),
+        ("sub", "not a regular file"),
+    ],
+)
+def test_manifest_entries_must_be_regular_files_inside_the_folder(tmp_path, name, message):
+    (tmp_path / "outside.txt").write_text("secret")
+    run_dir = complete_run(tmp_path, {"a.txt": b"a"})
+    (run_dir / "link").symlink_to(tmp_path / "outside.txt")
+    (run_dir / "inner_link").symlink_to(run_dir / "a.txt")
+    os.mkfifo(run_dir / "fifo")  # opening it would wait forever for a writer
+    (run_dir / "sub").mkdir()
+    edit_manifest(run_dir, **{name: "0" * 64})
+    with pytest.raises(RunError, match=message):
+        runs.verify(run_dir, ())
+
+
+@pytest.mark.parametrize("manifest", ["[1, 2]", "{}{", '{"a.txt": 3}', '{"a.txt": "beef"}'])
+def test_a_manifest_of_the_wrong_shape_is_a_run_error(tmp_path, manifest):
+    run_dir = complete_run(tmp_path, {"a.txt": b"a"})
+    (run_dir / runs.MANIFEST).write_text(manifest)
+    with pytest.raises(RunError, match=runs.MANIFEST):
+        runs.verify(run_dir, ())
+
+
+NAMES = st.text(alphabet="abcdefgh_-.", min_size=1, max_size=8).filter(
+    lambda n: not n.startswith(".")
+)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    files=st.dictionaries(
+        st.lists(NAMES, min_size=1, max_size=3).map("/".join), st.binary(max_size=64), min_size=1
+    ),
+    data=st.data(),
+)
+def test_the_manifest_accepts_its_own_run_and_no_altered_file(tmp_path_factory, files, data):
+    # a name that is also a folder of another name cannot be a file: keep the deepest
+    files = {n: b for n, b in files.items() if not any(o.startswith(n + "/") for o in files)}
+    run_dir = complete_run(tmp_path_factory.mktemp("m"), files)
+    runs.verify(run_dir, tuple(files))
+    name = data.draw(st.sampled_from(sorted(files)))
+    content = files[name]
+    (run_dir / name).write_bytes(content + b"x" if not content else content[:-1])
+    with pytest.raises(RunError, match="does not match its checksum"):
+        runs.verify(run_dir, ())

@@ -64,3 +64,8 @@ def test_weights_of_another_format_are_refused(tmp_path):
     (tmp_path / "linear.json").write_text(json.dumps(spec))
     with pytest.raises(RunError, match="train the run again"):
         NBLogistic.load(tmp_path)
+
+
+def test_ngrams_longer_than_the_whole_batch_are_simply_absent():
+    x = ngram_features([np.array([1, 5], np.int32)], 4, 2**16)
+    assert x.nnz == distinct_ngrams([1, 5], 4)

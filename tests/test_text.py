@@ -42,3 +42,11 @@ def test_padding_and_truncation_sides():
     assert fit_length(seqs[0], 4, "head+tail").tolist() == [1, 5, 7, 8]
     with pytest.raises(ValueError, match="padding must be"):
         pad(seqs, 4, padding="middle")
+
+
+def test_reserved_token_names_in_a_review_are_words_not_reserved_ids(tmp_path):
+    enc = TextEncoder.fit(TEXTS, vocab_size=100)
+    enc.save(tmp_path / "tok.json")
+    for encoder in (enc, TextEncoder.load(tmp_path / "tok.json")):
+        ids = encoder.encode(["great <pad> movie <start>"])[0]
+        assert ids[0] == START_ID and PAD_ID not in ids and START_ID not in ids[1:]

@@ -75,18 +75,29 @@ class Config:
     seed: int = 42
 
     def validate(self) -> Config:
-        """Raise ConfigError with a one-line reason when a field is out of range."""
+        """Raise ConfigError with a one-line reason when a field has the wrong type or is
+        out of range (NaN and infinities included)."""
+        hints = typing.get_type_hints(Config)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not _has_type(value, hints[f.name]):
+                raise ConfigError(f"{f.name} must be {_type_name(hints[f.name])}, got {value!r}")
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}")
-        for name in POSITIVE:
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        for name, (low, high) in RANGES.items():
+            value = getattr(self, name)
+            if not low <= value <= high:  # False for NaN
+                raise ConfigError(f"{name} must be in [{low:g}, {high:g}], got {value}")
         for name in FRACTIONS:
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
-        if self.vocab_size <= 4:
-            raise ConfigError("vocab_size must exceed the 4 reserved ids")
+        if self.pretrain_lm and self.lm_samples >= self.vocab_size:
+            raise ConfigError(f"lm_samples must be below vocab_size ({self.vocab_size})")
+        if self.arch == "conv_gru" and self.conv_kernel > self.max_len:
+            raise ConfigError(f"conv_kernel must not exceed max_len ({self.max_len})")
+        if not 0 < self.val_fraction < 1:  # early stopping and the threshold need validation
+            raise ConfigError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         if not 0 < self.lr_factor < 1:
             raise ConfigError(f"lr_factor must be in (0, 1), got {self.lr_factor}")
         if self.min_lr > self.learning_rate:
@@ -129,29 +140,33 @@ CHOICES = {
     "pooling": ("max", "mean", "max+mean"),
     "monitor": MONITORS,
 }
-POSITIVE = (
-    "vocab_size",
-    "max_len",
-    "embed_dim",
-    "units",
-    "units2",
-    "dense_units",
-    "conv_filters",
-    "conv_kernel",
-    "word2vec_epochs",
-    "batch_size",
-    "epochs",
-    "learning_rate",
-    "patience",
-    "lr_patience",
-    "min_lr",
-    "lm_tokens",
-    "lm_seq_len",
-    "lm_batch_size",
-    "lm_samples",
-    "lm_learning_rate",
-)
-FRACTIONS = ("dropout", "dense_dropout", "embed_dropout", "val_fraction", "lm_dropout")
+# Inclusive bounds: wide enough for any real use, narrow enough that a typo (max_len=1e9,
+# learning_rate=50) is an error rather than an out-of-memory crash or a NaN run.
+RANGES: dict[str, tuple[float, float]] = {
+    "vocab_size": (5, 2_000_000),  # above the 4 reserved ids
+    "max_len": (1, 100_000),
+    "embed_dim": (1, 4096),
+    "units": (1, 4096),
+    "units2": (1, 4096),
+    "dense_units": (1, 4096),
+    "conv_filters": (1, 4096),
+    "conv_kernel": (1, 1000),
+    "word2vec_epochs": (1, 1000),
+    "lm_tokens": (1, 10**11),
+    "lm_seq_len": (2, 10_000),
+    "lm_batch_size": (1, 65_536),
+    "lm_samples": (1, 1_000_000),
+    "lm_learning_rate": (1e-8, 10),
+    "distill_unlabeled": (0, 100_000_000),
+    "batch_size": (1, 65_536),
+    "epochs": (1, 10_000),
+    "learning_rate": (1e-8, 10),
+    "patience": (1, 10_000),
+    "lr_patience": (1, 10_000),
+    "min_lr": (1e-12, 10),
+    "seed": (0, 2**32 - 1),  # numpy's seed range
+}
+FRACTIONS = ("dropout", "dense_dropout", "embed_dropout", "lm_dropout")
 
 PRESETS: dict[str, Config] = {
     # Exactly the notebook: Embedding(10000,128) -> BiGRU(64) -> GRU(32) -> Dense(32) -> 1.
@@ -188,6 +203,23 @@ PRESETS: dict[str, Config] = {
 # The default: the recurrent preset plus an n-gram branch, stacked on validation.
 PRESETS["hybrid"] = PRESETS["recurrent"].replace(preset="hybrid", ngram_branch=True)
 DEFAULT_PRESET = "hybrid"
+
+
+def _has_type(value: object, kind: object) -> bool:
+    """Whether `value` fits the annotation `kind` (bool is no int here, an int is a float)."""
+    options = typing.get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
+    if value is None:
+        return type(None) in options
+    if isinstance(value, bool):
+        return bool in options
+    if isinstance(value, int) and float in options:
+        return True
+    return any(isinstance(value, t) for t in options if t is not type(None))
+
+
+def _type_name(kind: object) -> str:
+    options = typing.get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
+    return " or ".join("null" if t is type(None) else f"a {t.__name__}" for t in options)
 
 
 def preset(name: str) -> Config:
@@ -228,5 +260,7 @@ def parse_overrides(config: Config, assignments: list[str]) -> Config:
                 f"--set expects FIELD=VALUE with FIELD one of: {', '.join(names)}; "
                 f"got {assignment!r}"
             )
+        if name == "preset":  # the name records what the run started from
+            raise ConfigError("--set cannot rename the preset; choose one with --preset")
         changes[name] = convert(name, raw.strip())
     return config.replace(**changes).validate()

@@ -15,6 +15,7 @@ import typer
 from ..config import Config, parse_overrides, preset
 from ..errors import GruSentimentError
 from ..evaluation.metrics import HEADLINE
+from ..io.terminal import printable
 
 DataOpt = Annotated[
     str | None,
@@ -36,8 +37,8 @@ TestLimitOpt = Annotated[int | None, typer.Option(help="Use a stratified subset 
 
 
 def fail(message: str) -> None:
-    """One-line error on stderr, exit status 2."""
-    typer.echo(f"gru-sentiment: error: {message}", err=True)
+    """One-line error on stderr, exit status 2 (what it quotes from input files, escaped)."""
+    typer.echo(f"gru-sentiment: error: {printable(message)}", err=True)
     raise typer.Exit(2)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..io.terminal import printable
 from ..train.experiments import NAMES as EXPERIMENTS
 from .common import (
     CpuOpt,
@@ -45,7 +46,7 @@ def eda(
     summary = eda_module.describe(corpus, out, max_len=max_len, vocab_size=vocab_size)
     typer.echo(eda_module.format_table(summary))
     for reason, count in summary["skipped"].items():
-        typer.echo(f"skipped {count:,}: {reason}")
+        typer.echo(f"skipped {count:,}: {printable(reason)}")
     typer.echo(f"wrote {out / 'eda.json'} and plots")
 
 

@@ -57,19 +57,25 @@ def train(
         fail(f"{lm} is not a complete language-model folder (run `gru-sentiment pretrain`)")
     cfg = resolve_config(preset_name, set_ or [], seed=seed, epochs=epochs)
     run_dir = out or Path("runs") / preset_name
-    from ..io.runs import is_complete
+    from ..data.splits import DataSpec
+    from ..io.runs import differences, is_complete
+    from ..train.pipeline import run_config, train_run
 
+    spec = DataSpec(data, text_column, label_column, train_limit, test_limit)
     if is_complete(run_dir) and not force:
+        record = {"config": run_config(cfg, lm).to_dict(), "data": spec.__dict__}
+        changed = differences(run_dir, record)
+        if changed:
+            fail(
+                f"{run_dir} holds a complete run of another configuration ({', '.join(changed)} "
+                "differ); pass --force to replace it, or choose another --out"
+            )
         typer.echo(f"{run_dir} already holds a complete run (pass --force to retrain it)")
         print_headline(read_metrics(run_dir), run_dir)
         return
     from ..runtime import prepare
 
     prepare(cpu)
-    from ..data.splits import DataSpec
-    from ..train.pipeline import train_run
-
-    spec = DataSpec(data, text_column, label_column, train_limit, test_limit)
     metrics = load_or_fail(train_run, cfg, run_dir, spec, force=force, log=typer.echo, lm=lm)
     print_headline(metrics, run_dir)
 
@@ -159,6 +165,9 @@ def pretrain(
     set_: SetOpt = None,
     text_column: TextColumnOpt = "text",
     label_column: LabelColumnOpt = "label",
+    force: Annotated[
+        bool, typer.Option(help="Replace a complete language model of other settings in --out.")
+    ] = False,
     cpu: CpuOpt = False,
 ) -> None:
     """Pretrain a forward + backward GRU language model on the train and unlabeled texts.
@@ -180,7 +189,7 @@ def pretrain(
     from ..train.pretrain import lm_summary
 
     spec = DataSpec(data, text_column, label_column)
-    folder = load_or_fail(pretrain_lm, cfg, spec, out, epochs, log=typer.echo)
+    folder = load_or_fail(pretrain_lm, cfg, spec, out, epochs, typer.echo, force)
     last = lm_summary(folder)["history"][-1]
     typer.echo(
         f"held-out perplexity: forward {last['forward']:.1f}, backward {last['backward']:.1f}; "

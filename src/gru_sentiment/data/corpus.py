@@ -66,7 +66,8 @@ def stratified_split(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Indices (kept, held_out): `fraction` of each label held out, chosen with `seed`."""
     rng = np.random.default_rng(seed)
-    kept, held = [], []
+    none = np.zeros(0, np.int64)  # so that no labels split into two empty index arrays
+    kept, held = [none], [none]
     for label in np.unique(labels):
         index = rng.permutation(np.flatnonzero(labels == label))
         n_held = int(round(len(index) * fraction))

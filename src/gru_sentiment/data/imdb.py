@@ -7,7 +7,6 @@ import hashlib
 import os
 import shutil
 import tarfile
-import tempfile
 import urllib.request
 import zlib
 from collections import Counter
@@ -16,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..io.files import home_dir
+from ..io.files import home_dir, locked
 from .corpus import UNLABELED, Corpus, Split
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
@@ -67,15 +66,25 @@ def _archive_key(archive: Path) -> str:
 def extract_archive(archive: Path, cache: Path | None = None) -> Path:
     """Extract `archive` once into the cache and return its aclImdb folder.
 
-    Extraction goes to a temporary folder that is renamed into place only when complete,
-    so a run killed mid-way leaves nothing a later run would trust.
+    Extraction goes to a staging folder renamed into place only when complete, so a run
+    killed mid-way leaves nothing a later run would trust (its staging folder is removed
+    by the next extraction). A lock per archive makes a second process wait for the first
+    one's extraction instead of racing it.
     """
     cache = cache or home_dir() / "datasets"
-    target = cache / _archive_key(archive)
+    key = _archive_key(archive)
+    target = cache / key
     if target.is_dir():
         return _find_layout(target)
     cache.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".extracting-", dir=cache))
+    with locked(cache / f".{key}.lock"):
+        if not target.is_dir():  # another process may have extracted it meanwhile
+            _extract(archive, cache / f".extracting-{key}", target)
+    return _find_layout(target)
+
+
+def _extract(archive: Path, staging: Path, target: Path) -> None:
+    shutil.rmtree(staging, ignore_errors=True)  # a killed extraction's leftovers
     try:
         with tarfile.open(archive, "r:*") as tar:
             # filter="data" refuses absolute paths, `..`, links outside and device files.
@@ -88,7 +97,6 @@ def extract_archive(archive: Path, cache: Path | None = None) -> Path:
         raise DataError(f"{archive} is truncated or corrupt: {err}") from err
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return _find_layout(target)
 
 
 def download_imdb(dest: Path | None = None) -> Path:
@@ -97,6 +105,13 @@ def download_imdb(dest: Path | None = None) -> Path:
     if dest.exists():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
+    with locked(dest.with_name(f".{dest.name}.lock")):  # a second process waits for it
+        if not dest.exists():
+            _download(dest)
+    return dest
+
+
+def _download(dest: Path) -> None:
     partial = dest.with_suffix(".partial")
     try:
         with urllib.request.urlopen(IMDB_URL, timeout=30) as response, partial.open("wb") as out:
@@ -112,7 +127,6 @@ def download_imdb(dest: Path | None = None) -> Path:
         partial.unlink()
         raise DataError(f"downloaded archive has md5 {md5}, expected {IMDB_MD5}; try again")
     os.replace(partial, dest)
-    return dest
 
 
 def load_imdb(

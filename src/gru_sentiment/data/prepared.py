@@ -29,7 +29,7 @@ def prepare_ids(
 ) -> tuple[TextEncoder, dict[str, list[np.ndarray]]]:
     """The tokenizer fitted on train + validation texts, and the ids of every split
     (`ENCODED_ORDER`)."""
-    key = hashlib.sha256(f"v3:{vocab_size}".encode())
+    key = hashlib.sha256(f"v4:{vocab_size}".encode())
     for name in ENCODED_ORDER:
         for text in _texts(splits, name):
             key.update(text.encode())

@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .corpus import Corpus, Split, subsample, train_validation
+import numpy as np
+
+from ..errors import DataError
+from .corpus import CLASS_NAMES, Corpus, Split, subsample, train_validation
 from .imdb import load_imdb
 from .tables import load_table
 
@@ -62,7 +65,8 @@ class Splits:
 
 def load_splits(spec: DataSpec, seed: int, val_fraction: float, unlabeled: bool) -> Splits:
     """Train / validation (carved from train with `seed`) / test, and the unlabeled texts
-    when asked for (an own CSV corpus has none)."""
+    when asked for (an own CSV corpus has none). DataError unless every split has
+    reviews and train has both classes."""
     names = ("train", "test", "unsup") if unlabeled else ("train", "test")
     corpus = load_corpus(spec.path, spec.text_column, spec.label_column, names)
     train, validation = train_validation(
@@ -70,4 +74,28 @@ def load_splits(spec: DataSpec, seed: int, val_fraction: float, unlabeled: bool)
     )
     test = subsample(corpus["test"], spec.test_limit, seed)
     texts = corpus["unsup"].texts if "unsup" in corpus.splits else []
-    return Splits(train, validation, test, corpus.source, dict(corpus.skipped), texts)
+    splits = Splits(train, validation, test, corpus.source, dict(corpus.skipped), texts)
+    check_splits(splits, val_fraction)
+    return splits
+
+
+def check_splits(splits: Splits, val_fraction: float) -> None:
+    """Refuse, before a run writes anything, splits it could not learn from or be
+    measured on (an empty split or a one-class train set ends in NaN metrics)."""
+    fill = {  # how to fill each split; test first: with too few rows it is empty too
+        "test": "add rows, or give the file a 'split' column with rows marked 'test'",
+        "train": "add labeled rows (with a 'split' column: rows marked 'train')",
+        "validation": f"add training rows, or raise val_fraction (now {val_fraction}) "
+        "with --set val_fraction=...",
+    }
+    sizes = ", ".join(f"{name} {n:,}" for name, n in splits.sizes().items())
+    sizes += "".join(f"; skipped {n:,}: {reason}" for reason, n in splits.skipped.items())
+    for name, how in fill.items():
+        if not len(getattr(splits, name)):
+            raise DataError(f"{splits.source}: the {name} split is empty ({sizes}); {how}")
+    classes = np.unique(splits.train.labels)
+    if len(classes) < 2:
+        raise DataError(
+            f"{splits.source}: every training review is {CLASS_NAMES[classes[0]]} ({sizes}); "
+            f"a model needs both classes: add {CLASS_NAMES[1 - classes[0]]} rows"
+        )

@@ -2,9 +2,9 @@
 streamed row by row (a million-row file in bounded memory), and a user's labeled corpus
 read through it.
 
-Bytes that are not UTF-8, a line that is not JSON or a row without text make a per-row
-error, never a failure of the whole file: `predict` reports them in its `error` column,
-`load_table` counts them as skipped.
+Bytes that are not UTF-8, a line that is not valid CSV or not a JSON object, or a row
+without text make a per-row error, never a failure of the whole file: `predict` reports
+them in its `error` column, `load_table` counts them as skipped.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ from .corpus import Corpus, Split, stratified_split
 
 READ_SUFFIXES = (".txt", ".csv", ".jsonl", ".ndjson")
 LABEL_WORDS = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
+# Python's csv refuses fields over 128 KiB, shorter than some reviews; a bound still
+# stops one runaway quoted field from swallowing the rest of the file into memory.
+CSV_FIELD_LIMIT = 16 * 2**20
 
 
 def text_error(text: object) -> str | None:
@@ -77,8 +80,13 @@ def read_rows(
     if suffix == ".txt":
         return ["text"], _closing(f, text_rows(line.rstrip("\r\n") for line in lines))
     if suffix == ".csv":
+        csv.field_size_limit(CSV_FIELD_LIMIT)
         reader = csv.reader(lines)
-        header = next(reader, [])
+        try:
+            header = next(reader, [])
+        except csv.Error as err:
+            f.close()
+            raise DataError(f"{path} line 1: the header is not valid CSV ({err})") from None
         if text_column not in header:
             f.close()
             raise DataError(
@@ -108,7 +116,16 @@ def _closing(f: io.BufferedReader, rows: Iterator[Row]) -> Iterator[Row]:
 
 def _csv_rows(reader, header: list[str], text_column: str) -> Iterator[Row]:
     column = header.index(text_column)
-    for fields in reader:
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:  # the reader goes on at the next line
+            yield Row({}, None, f"invalid CSV: {err} (line {reader.line_num})")
+            continue
+        if not fields:  # a blank line, skipped as csv.DictReader and the JSONL reader do
+            continue
         values = dict(zip(header, fields, strict=False))
         if column >= len(fields):
             yield Row(values, None, f"no value in column {text_column!r}")
@@ -122,7 +139,7 @@ def _jsonl_rows(lines: Iterable[str], text_column: str) -> Iterator[Row]:
             continue
         try:
             values = json.loads(line)
-        except json.JSONDecodeError as err:
+        except (ValueError, RecursionError) as err:  # also: a 5,000-digit number, [[[[...
             yield Row({}, None, f"invalid JSON: {err}")
             continue
         if not isinstance(values, dict):
@@ -172,6 +189,11 @@ def load_table(
     given = np.array([k[3] for k in kept])
     if "split" in columns and set(given) <= {"train", "test"}:
         train_idx, test_idx = np.flatnonzero(given == "train"), np.flatnonzero(given == "test")
+        if not len(train_idx):  # nothing to learn from, nor to describe (eda)
+            raise DataError(
+                f"{path}: its 'split' column marks no row 'train'; mark the rows to learn "
+                "from 'train' (or drop the column to hold out a random test split)"
+            )
     else:
         train_idx, test_idx = stratified_split(whole.labels, test_fraction, seed)
     splits = {"train": whole.take(train_idx, "train"), "test": whole.take(test_idx, "test")}

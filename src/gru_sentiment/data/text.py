@@ -22,6 +22,10 @@ class TextEncoder:
     map to ids; `<start>` is prepended to every review as in the tutorial."""
 
     def __init__(self, tokenizer: Tokenizer):
+        # A review that spells "<pad>" or "<start>" gets words, not the reserved ids
+        # (a padding id inside a review would cut it short under the mask). Not saved in
+        # tokenizer.json, so set on every load.
+        tokenizer.encode_special_tokens = True
         self.tokenizer = tokenizer
 
     @classmethod

@@ -72,7 +72,13 @@ def load_network(run_dir: Path):
 
     from ..model import layers  # noqa: F401  (registers the custom layers safe mode loads)
 
-    return keras.models.load_model(Path(run_dir) / runs.MODEL, compile=False, safe_mode=True)
+    path = Path(run_dir) / runs.MODEL
+    try:
+        return keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as err:  # Keras raises ValueError, TypeError, KeyError, zip errors...
+        # safe_mode refuses Lambda layers and unknown classes: say so in one line.
+        reason = " ".join(str(err).split())[:300]
+        raise RunError(f"cannot load {path}: {reason}") from None
 
 
 class SentimentModel:
@@ -102,8 +108,13 @@ class SentimentModel:
         """Load a complete run folder; raises RunError for anything unsafe or tampered with."""
         run_dir = Path(run_dir)
         check_safe(run_dir)
-        record = read_json(run_dir / runs.CONFIG)
+        record, metrics = read_json(run_dir / runs.CONFIG), read_json(run_dir / runs.METRICS)
+        if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
+            raise RunError(f"{run_dir / runs.CONFIG} has no config object")
         Config.from_dict(record["config"]).validate()  # an unknown or bad field: ConfigError
+        threshold = metrics.get("decision_threshold") if isinstance(metrics, dict) else None
+        if not isinstance(threshold, int | float) or not 0 <= threshold <= 1:  # NaN too
+            raise RunError(f"{run_dir / runs.METRICS}: decision_threshold must be in [0, 1]")
         ngram = None
         if record["config"].get("ngram_branch"):
             from ..model.linear import NBLogistic
@@ -115,7 +126,7 @@ class SentimentModel:
         return cls(
             run_dir,
             record,
-            read_json(run_dir / runs.METRICS),
+            metrics,
             TextEncoder.load(run_dir / runs.TOKENIZER),
             model,
             ngram,

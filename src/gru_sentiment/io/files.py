@@ -1,23 +1,37 @@
-"""Atomic writes, checksums and the cache home: a reader never sees a half-written file."""
+"""Atomic writes, locks, checksums and the cache home: a reader never sees a half-written
+file, and two processes never write the same folder at once."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from ..errors import RunError
+
+TEMP_PREFIX = "."  # temporary files are hidden: `.<name>.<random><suffix>`
+# Read once: os.umask can only be read by setting it, which is not thread-safe.
+UMASK = os.umask(0o022)
+os.umask(UMASK)
 
 
 def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
     """Call `write(tmp_path)` on a temporary file beside `path`, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f"{TEMP_PREFIX}{path.name}.", suffix=path.suffix, dir=path.parent
+    )
     os.close(fd)
     try:
         write(Path(tmp))
+        # mkstemp makes the file 0600; the finished file gets what open() would give it.
+        os.chmod(tmp, 0o666 & ~UMASK)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -48,3 +62,22 @@ def sha256(path: Path) -> str:
 def home_dir() -> Path:
     """Where extracted archives, downloads and cached token ids / vectors / LMs live."""
     return Path(os.environ.get("GRU_SENTIMENT_HOME", Path.home() / ".cache" / "gru-sentiment"))
+
+
+@contextmanager
+def locked(path: Path, busy: str | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on the file `path` (created if needed) for the block.
+
+    Another process holding it: wait for it when `busy` is None, else raise
+    RunError(`busy`) at once. The lock goes with the process, so a killed
+    process never leaves a folder locked.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if busy else 0))
+        except BlockingIOError:
+            raise RunError(busy) from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock

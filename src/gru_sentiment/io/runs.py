@@ -3,16 +3,21 @@
 A run is complete when `manifest.json` exists; it is written last and lists the sha256
 of every other file, so a folder killed mid-way never looks complete, and a folder whose
 files were altered is refused when loaded. A marker file, written when the tool creates
-the folder, is what allows the tool to delete it later: nothing else is ever removed.
+the folder, is what allows the tool to delete it later (nothing else is ever removed),
+and the lock a writing process holds on it keeps a second one out.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import RunError
-from .files import read_json, sha256, write_json
+from .files import TEMP_PREFIX, locked, read_json, sha256, write_json
 
 CONFIG = "config.json"
 TOKENIZER = "tokenizer.json"
@@ -38,35 +43,87 @@ def is_run_folder(run_dir: Path) -> bool:
     return (Path(run_dir) / MARKER).exists() or (Path(run_dir) / CONFIG).exists()
 
 
-def claim(run_dir: Path, record: dict, force: bool = False) -> bool:
-    """Make `run_dir` ready to hold a run described by `record` (config and data); True
-    when it holds an unfinished run of the same record, to be resumed.
-
-    A complete run is replaced only with `force`; an unfinished one of another record
-    only with `force`; a folder with files the tool did not create, a file or a symlink
-    never. Call it after the inputs are validated: it may delete a previous run.
-    """
+def check_destination(run_dir: Path) -> None:
+    """Refuse, before anything is written, a destination that must never hold a run: a
+    file, a symlink, the current folder or one above it, the home folder, a repository."""
     run_dir = Path(run_dir)
     if run_dir.is_symlink() or (run_dir.exists() and not run_dir.is_dir()):
         raise RunError(f"{run_dir} is a file or a symlink, not a folder for a run")
-    if run_dir.is_dir() and any(run_dir.iterdir()):
-        if not is_run_folder(run_dir):
-            raise RunError(
-                f"{run_dir} holds files that are not a run; choose an empty or new folder"
-            )
-        if is_complete(run_dir) and not force:
-            raise RunError(f"{run_dir} already holds a complete run; pass --force to replace it")
-        if not force and (run_dir / CONFIG).exists():
-            previous = read_json(run_dir / CONFIG)
-            if {k: previous.get(k) for k in record} == record:
-                return True
-            raise RunError(
-                f"{run_dir} holds an unfinished run with another configuration; "
-                "pass --force to start over"
-            )
-        shutil.rmtree(run_dir)
+    where = run_dir.resolve()
+    here = Path.cwd().resolve()
+    if where == here or where in here.parents or where == Path.home().resolve():
+        raise RunError(f"{run_dir} is the current, a parent or the home folder; choose a new one")
+    if (where / ".git").exists():
+        raise RunError(f"{run_dir} is a repository, not a folder for a run; choose a new one")
+
+
+@contextmanager
+def claim(run_dir: Path, record: dict, force: bool = False) -> Iterator[bool]:
+    """Hold `run_dir`, ready for a run described by `record` (config and data), for the
+    block; it yields True when the folder holds an unfinished run of the same record, to
+    be resumed.
+
+    A complete run is replaced only with `force`; an unfinished one of another record
+    only with `force`; a folder with files the tool did not create, a file, a symlink or
+    a folder `check_destination` refuses never. A second process claiming the same
+    folder stops with a RunError. Call it after the inputs are validated: it may delete
+    a previous run.
+    """
+    run_dir = Path(run_dir)
+    check_destination(run_dir)
+    if run_dir.is_dir() and any(run_dir.iterdir()) and not is_run_folder(run_dir):
+        raise RunError(f"{run_dir} holds files that are not a run; choose an empty or new folder")
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / MARKER).touch()
+    busy = f"{run_dir} is being written by another gru-sentiment process; wait for it to finish"
+    # The marker is the lock: it stays while the folder's other files are replaced.
+    with locked(run_dir / MARKER, busy):
+        yield _prepare(run_dir, record, force)
+
+
+def differences(run_dir: Path, record: dict) -> list[str]:
+    """The fields of `record` ({"config": {...}, "data": {...}}) in which the run in
+    `run_dir` differs, as "config.max_len", "data.path", ...; all of them when its
+    config.json is unreadable."""
+    try:
+        previous = read_json(Path(run_dir) / CONFIG)
+    except (ValueError, OSError):
+        previous = None
+    if not isinstance(previous, dict):
+        return list(record)
+    changed = []
+    for part, values in record.items():
+        old = previous.get(part)
+        if isinstance(values, dict) and isinstance(old, dict):
+            keys = sorted(set(values) | set(old))
+            changed += [f"{part}.{k}" for k in keys if values.get(k) != old.get(k)]
+        elif values != old:
+            changed.append(part)
+    return changed
+
+
+def _prepare(run_dir: Path, record: dict, force: bool) -> bool:
+    """Empty `run_dir` (marker aside) unless it holds an unfinished run of `record`;
+    whether it does. Temporary files of a killed process go either way."""
+    if is_complete(run_dir) and not force:
+        raise RunError(f"{run_dir} already holds a complete run; pass --force to replace it")
+    if not force and (run_dir / CONFIG).exists():
+        changed = differences(run_dir, record)
+        if changed:
+            raise RunError(
+                f"{run_dir} holds an unfinished run with another configuration "
+                f"({', '.join(changed)} differ); pass --force to start over"
+            )
+        for leftover in run_dir.rglob(f"{TEMP_PREFIX}*"):
+            if leftover.is_file() and leftover.name != MARKER:
+                leftover.unlink()
+        return True
+    for entry in run_dir.iterdir():
+        if entry.name == MARKER:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
     return False
 
 
@@ -87,19 +144,48 @@ def write_manifest(run_dir: Path) -> dict:
 
 def verify(run_dir: Path, names: tuple[str, ...] = REQUIRED) -> None:
     """Raise RunError unless the run is complete, has `names`, and every file listed in
-    the manifest matches its checksum."""
+    the manifest is a regular file inside the folder that matches its checksum."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"no run folder at {run_dir}")
     if not is_complete(run_dir):
         raise RunError(f"{run_dir} is not a complete run (no {MANIFEST}); train it first")
-    manifest = read_json(run_dir / MANIFEST)
+    manifest = read_manifest(run_dir)
     for name in names:
         if name not in manifest:
             raise RunError(f"{run_dir}: {name} is missing")
     for name, digest in manifest.items():
-        path = run_dir / name
-        if not path.exists():
-            raise RunError(f"{run_dir}: {name} is missing")
-        if sha256(path) != digest:
+        if sha256(member(run_dir, name)) != digest:
             raise RunError(f"{run_dir}: {name} does not match its checksum in {MANIFEST}")
+
+
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def read_manifest(run_dir: Path) -> dict[str, str]:
+    """The manifest as {relative path: sha256}; RunError when it is anything else."""
+    try:
+        manifest = read_json(Path(run_dir) / MANIFEST)
+    except (ValueError, OSError) as err:
+        raise RunError(f"{run_dir}: {MANIFEST} is unreadable ({err})") from None
+    if not isinstance(manifest, dict) or not all(
+        isinstance(name, str) and isinstance(digest, str) and SHA256.fullmatch(digest)
+        for name, digest in manifest.items()
+    ):
+        raise RunError(f"{run_dir}: {MANIFEST} is not a map of file names to sha256 digests")
+    return manifest
+
+
+def member(run_dir: Path, name: str) -> Path:
+    """`run_dir / name`, when it names a regular file inside the folder: no absolute path,
+    no `..`, no symlink, no device (`/dev/zero` would hang a checksum forever)."""
+    path = Path(run_dir) / name
+    if Path(name).is_absolute() or not path.resolve().is_relative_to(Path(run_dir).resolve()):
+        raise RunError(f"{run_dir}: {MANIFEST} names {name!r}, outside the run folder")
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        raise RunError(f"{run_dir}: {name} is missing") from None
+    if not stat.S_ISREG(mode):
+        raise RunError(f"{run_dir}: {name} is not a regular file of the run folder")
+    return path

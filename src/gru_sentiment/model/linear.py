@@ -129,7 +129,7 @@ def ngram_features(seqs: Sequence[np.ndarray], ngram_max: int, n_features: int):
     key = np.zeros(len(ids), np.uint64)
     with np.errstate(over="ignore"):  # uint64 arithmetic wraps around on purpose
         for n in range(1, ngram_max + 1):
-            starts = len(ids) - n + 1
+            starts = max(len(ids) - n + 1, 0)  # 0: the batch holds fewer than n ids
             # key of ids[i : i + n], built from the key of ids[i : i + n - 1]
             key = key[:starts] * _MIX + ids[n - 1 :] + np.uint64(n)
             hashed = ((key * _SPREAD) >> bits).astype(np.int64)  # Fibonacci hashing

@@ -18,7 +18,7 @@ from pathlib import Path
 import keras
 
 from ..config import Config
-from ..io.files import read_json, write_json
+from ..io.files import read_json, write_atomic, write_json
 
 STATE_FILE = "state.json"
 LR_MIN_DELTA = 1e-4  # ReduceLROnPlateau's default; EarlyStopping's is 0
@@ -61,9 +61,11 @@ class ResumableTraining(keras.callbacks.Callback):
 
         # EarlyStopping(monitor=cfg.monitor, patience, restore_best_weights=True)
         s["stop_wait"] += 1
+        stale = []  # files the new state no longer names: deleted once it is written
         if s["best"] is None or _better(value, s["best"], cfg.monitor):
             s.update(best=value, best_epoch=epoch + 1, stop_wait=0)
-            s["best_model"] = self._save(f"best-{epoch + 1}.keras", s["best_model"])
+            stale.append(s["best_model"])
+            s["best_model"] = self._save(f"best-{epoch + 1}.keras")
         elif s["stop_wait"] >= cfg.patience and epoch > 0:
             s["stopped_early"] = True
             self.model.stop_training = True
@@ -81,15 +83,17 @@ class ResumableTraining(keras.callbacks.Callback):
                 self.log(f"epoch {epoch + 1}: learning rate {lr:.2e} -> {new_lr:.2e}")
 
         s["epochs_done"] = epoch + 1
-        s["last_model"] = self._save(f"last-{epoch + 1}.keras", s["last_model"])
-        # The state names the files it needs, so it is written last: a kill before this
-        # line leaves the previous, consistent state.
+        stale.append(s["last_model"])
+        s["last_model"] = self._save(f"last-{epoch + 1}.keras")
+        # The state names the files it needs: new files first, then the state (atomic),
+        # then the old files. A kill at any instant leaves a state whose files exist.
         write_json(self.dir / STATE_FILE, s)
+        for name in stale:
+            if name:
+                (self.dir / name).unlink(missing_ok=True)
 
-    def _save(self, name: str, previous: str | None) -> str:
-        self.model.save(self.dir / name)
-        if previous and previous != name:
-            (self.dir / previous).unlink(missing_ok=True)
+    def _save(self, name: str) -> str:
+        write_atomic(self.dir / name, self.model.save)
         return name
 
 
@@ -118,6 +122,11 @@ def fit(
     if state is not None:
         # Resume: the model and optimizer as they were after the last finished epoch.
         model = keras.models.load_model(checkpoint_dir / state["last_model"])
+        for orphan in set(checkpoint_dir.glob("*.keras")) - {
+            checkpoint_dir / state["last_model"],
+            checkpoint_dir / state["best_model"],
+        }:
+            orphan.unlink()  # a kill came between writing the state and deleting these
         log(f"resuming after epoch {state['epochs_done']} of {cfg.epochs}")
     callback = ResumableTraining(cfg, checkpoint_dir, state, log)
     done = callback.state["epochs_done"]

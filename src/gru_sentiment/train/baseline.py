@@ -24,6 +24,7 @@ def run_baseline(
     """Fit on train, choose the threshold on validation, evaluate on test; write the run.
     A complete run in `run_dir` is replaced only with `force`, as `train` does."""
     run_dir = Path(run_dir)
+    runs.check_destination(run_dir)
     cfg = Config(preset="baseline", seed=seed)
     splits = load_splits(spec, seed, cfg.val_fraction, unlabeled=False)
     log(
@@ -33,33 +34,33 @@ def run_baseline(
     config = {"preset": "baseline", "seed": seed, "val_fraction": cfg.val_fraction}
     model_name = f"TF-IDF 1-2-grams (sublinear tf, min_df 2) + LogisticRegression (C={BASELINE_C})"
     record = {"config": config, "data": spec.__dict__}
-    if runs.claim(run_dir, record, force):  # nothing to resume: the baseline fits in seconds
-        runs.claim(run_dir, record, force=True)
-    started = time.perf_counter()
-    model = tfidf_logistic(splits.train.texts, splits.train.labels, c=BASELINE_C)
-    train_seconds = time.perf_counter() - started
-    val_probs = model.predict_proba(splits.validation.texts)[:, 1]
-    test_probs = model.predict_proba(splits.test.texts)[:, 1]
-    token = re.compile(TOKEN_PATTERN)
-    lengths = {
-        name: [len(token.findall(clean(t))) for t in getattr(splits, name).texts]
-        for name in ("validation", "test")
-    }
-    write_json(
-        run_dir / runs.CONFIG,
-        {
-            **record,
-            "model": model_name,
-            "seed": seed,
-            "source": splits.source,
-            "sizes": splits.sizes(),
-            "skipped": splits.skipped,
-            "versions": versions(),
-        },
-    )
-    metrics = write_evaluation(run_dir, splits, val_probs, test_probs, lengths, None, seed)
-    metrics.update(train_seconds=round(train_seconds, 1), features=len(model[0].vocabulary_))
-    write_json(run_dir / runs.METRICS, metrics)
-    write_report(run_dir, splits=splits)
-    runs.write_manifest(run_dir)
-    return metrics
+    # Nothing to resume (the baseline fits in seconds): every file is written anew.
+    with runs.claim(run_dir, record, force):
+        started = time.perf_counter()
+        model = tfidf_logistic(splits.train.texts, splits.train.labels, c=BASELINE_C)
+        train_seconds = time.perf_counter() - started
+        val_probs = model.predict_proba(splits.validation.texts)[:, 1]
+        test_probs = model.predict_proba(splits.test.texts)[:, 1]
+        token = re.compile(TOKEN_PATTERN)
+        lengths = {
+            name: [len(token.findall(clean(t))) for t in getattr(splits, name).texts]
+            for name in ("validation", "test")
+        }
+        write_json(
+            run_dir / runs.CONFIG,
+            {
+                **record,
+                "model": model_name,
+                "seed": seed,
+                "source": splits.source,
+                "sizes": splits.sizes(),
+                "skipped": splits.skipped,
+                "versions": versions(),
+            },
+        )
+        metrics = write_evaluation(run_dir, splits, val_probs, test_probs, lengths, None, seed)
+        metrics.update(train_seconds=round(train_seconds, 1), features=len(model[0].vocabulary_))
+        write_json(run_dir / runs.METRICS, metrics)
+        write_report(run_dir, splits=splits)
+        runs.write_manifest(run_dir)
+        return metrics

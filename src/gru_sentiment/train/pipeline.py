@@ -49,22 +49,30 @@ def train_run(
     import keras
 
     run_dir = Path(run_dir)
-    if lm is not None:
-        cfg = cfg.replace(pretrain_lm=True, pretrain_word2vec=False).validate()
+    cfg = run_config(cfg, lm)
+    runs.check_destination(run_dir)
     splits = load_data(spec, cfg, log)
     record = {"config": cfg.to_dict(), "data": spec.__dict__}
-    runs.claim(run_dir, record, force)
-    write_record(run_dir, record, splits)
-    keras.utils.set_random_seed(cfg.seed)
-    encoder, encoded = prepare_ids(splits, cfg.vocab_size, log)
-    encoder.save(run_dir / runs.TOKENIZER)
-    model = build(cfg)
-    initialise(model, cfg, encoder, encoded, run_dir, log, lm)
-    model, state = fit(model, cfg, splits, encoded, run_dir, log)
-    val_probs, test_probs, components = score(model, cfg, splits, encoded, run_dir, log)
-    return write_outputs(
-        run_dir, cfg, splits, encoded, model, state, val_probs, test_probs, components, log
-    )
+    with runs.claim(run_dir, record, force):
+        write_record(run_dir, record, splits)
+        keras.utils.set_random_seed(cfg.seed)
+        encoder, encoded = prepare_ids(splits, cfg.vocab_size, log)
+        encoder.save(run_dir / runs.TOKENIZER)
+        model = build(cfg)
+        initialise(model, cfg, encoder, encoded, run_dir, log, lm)
+        model, state = fit(model, cfg, splits, encoded, run_dir, log)
+        val_probs, test_probs, components = score(model, cfg, splits, encoded, run_dir, log)
+        return write_outputs(
+            run_dir, cfg, splits, encoded, model, state, val_probs, test_probs, components, log
+        )
+
+
+def run_config(cfg: Config, lm: Path | None) -> Config:
+    """The config a run records: starting from a given language model `lm` replaces
+    word2vec with the LM start."""
+    if lm is None:
+        return cfg
+    return cfg.replace(pretrain_lm=True, pretrain_word2vec=False).validate()
 
 
 def pretrain_lm(
@@ -73,14 +81,18 @@ def pretrain_lm(
     out: Path | None = None,
     epochs: float | None = None,
     log: Log = print,
+    force: bool = False,
 ) -> Path:
     """The language model `train` would start from for `cfg` on `spec`, pretrained now
-    (or found in the cache); its folder."""
+    (or found in the cache); its folder. A complete LM of other settings in `out` is
+    replaced only with `force`."""
     from .pretrain import pretrain
 
+    if out is not None:
+        runs.check_destination(out)
     splits = load_data(spec, cfg.replace(pretrain_lm=True), log)
     encoder, encoded = prepare_ids(splits, cfg.vocab_size, log)
-    return pretrain(cfg, encoder, encoded, out, log, epochs)
+    return pretrain(cfg, encoder, encoded, out, log, epochs, force)
 
 
 def load_data(spec: DataSpec, cfg: Config, log: Log) -> Splits:

@@ -102,9 +102,12 @@ def pretrain(
     out: Path | None = None,
     log: Log = print,
     epochs: float | None = None,
+    force: bool = False,
 ) -> Path:
     """Train (or reuse, or resume) the LM for `cfg` on the texts of `encoded`; its folder.
-    `epochs`: passes over the LM's corpus, instead of `cfg.lm_tokens` tokens."""
+    `epochs`: passes over the LM's corpus, instead of `cfg.lm_tokens` tokens. A complete
+    LM of other settings in `out` is replaced only with `force` (the cache's folders are
+    named by their settings, so none is ever replaced)."""
     corpus = lm_corpus(encoded)
     if epochs is not None:
         tokens = int(epochs * sum(len(seq) for seq in corpus.train))
@@ -115,14 +118,14 @@ def pretrain(
         log(f"using the cached language model {out}")
         return out
     record = {"key": key}
-    resuming = runs.claim(out, record, force=runs.is_complete(out))
-    checkpoint = out / runs.CHECKPOINTS / STATE  # absent when killed before a chunk ended
-    state = read_json(checkpoint) if resuming and checkpoint.exists() else None
-    if not resuming:
-        write_json(out / runs.CONFIG, {**record, "config": lm_settings(cfg)})
-    encoder.save(out / runs.TOKENIZER)
-    lm, history = _train(cfg, corpus, out, state, log)
-    _write_outputs(out, cfg, encoder, corpus, lm, history, key)
+    with runs.claim(out, record, force) as resuming:
+        checkpoint = out / runs.CHECKPOINTS / STATE  # absent when killed before a chunk ended
+        state = read_json(checkpoint) if resuming and checkpoint.exists() else None
+        if not resuming:
+            write_json(out / runs.CONFIG, {**record, "config": lm_settings(cfg)})
+        encoder.save(out / runs.TOKENIZER)
+        lm, history = _train(cfg, corpus, out, state, log)
+        _write_outputs(out, cfg, encoder, corpus, lm, history, key)
     return out
 
 

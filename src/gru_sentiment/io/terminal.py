@@ -1,0 +1,16 @@
+"""Text from input files, shown on a terminal: never its control sequences.
+
+A review can hold ANSI / OSC escape sequences (that recolour, retitle or hyperlink a
+terminal), bidi overrides that reorder what is shown, or NULs; printed raw they act.
+"""
+
+from __future__ import annotations
+
+
+def printable(text: str) -> str:
+    """`text` with every non-printable character except the space shown as its Python
+    escape: "\\x1b[31m" prints as the 8 visible characters \\x1b[31m."""
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
