@@ -58,7 +58,7 @@ def train(
     cfg = resolve_config(preset_name, set_ or [], seed=seed, epochs=epochs)
     run_dir = out or Path("runs") / preset_name
     from ..data.splits import DataSpec
-    from ..io.runs import differences, is_complete
+    from ..io.runs import differences, is_complete, tidy
     from ..train.pipeline import run_config, train_run
 
     spec = DataSpec(data, text_column, label_column, train_limit, test_limit)
@@ -70,6 +70,7 @@ def train(
                 f"{run_dir} holds a complete run of another configuration ({', '.join(changed)} "
                 "differ); pass --force to replace it, or choose another --out"
             )
+        load_or_fail(tidy, run_dir)
         typer.echo(f"{run_dir} already holds a complete run (pass --force to retrain it)")
         print_headline(read_metrics(run_dir), run_dir)
         return

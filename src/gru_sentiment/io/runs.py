@@ -113,9 +113,7 @@ def _prepare(run_dir: Path, record: dict, force: bool) -> bool:
                 f"{run_dir} holds an unfinished run with another configuration "
                 f"({', '.join(changed)} differ); pass --force to start over"
             )
-        for leftover in run_dir.rglob(f"{TEMP_PREFIX}*"):
-            if leftover.is_file() and leftover.name != MARKER:
-                leftover.unlink()
+        _remove_temporaries(run_dir)
         return True
     for entry in run_dir.iterdir():
         if entry.name == MARKER:
@@ -125,6 +123,24 @@ def _prepare(run_dir: Path, record: dict, force: bool) -> bool:
         else:
             entry.unlink()
     return False
+
+
+def _remove_temporaries(run_dir: Path) -> None:
+    """The hidden files of atomic writes a killed process left (the marker aside)."""
+    for leftover in run_dir.rglob(f"{TEMP_PREFIX}*"):
+        if leftover.is_file() and leftover.name != MARKER:
+            leftover.unlink()
+
+
+def tidy(run_dir: Path) -> None:
+    """Remove what a process killed after writing the manifest left in a complete run:
+    its checkpoints and temporary files."""
+    run_dir = Path(run_dir)
+    if not (run_dir / CHECKPOINTS).exists() and not any(run_dir.rglob(f"{TEMP_PREFIX}*.*")):
+        return
+    with locked(run_dir / MARKER, f"{run_dir} is being written by another process"):
+        shutil.rmtree(run_dir / CHECKPOINTS, ignore_errors=True)
+        _remove_temporaries(run_dir)
 
 
 def write_manifest(run_dir: Path) -> dict:

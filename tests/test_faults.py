@@ -1,0 +1,131 @@
+"""Fault injection: `train` killed with SIGKILL at many points (inside an epoch, inside a
+checkpoint's zip, between the state and the deletion of old files, before and after the
+manifest) leaves a folder that is resumable or complete, never complete-but-broken, and
+never loses a finished epoch. And two processes never write the same folder at once."""
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import TINY, make_jsonl
+
+from gru_sentiment import SentimentModel
+from gru_sentiment.data import imdb
+from gru_sentiment.io import runs
+from gru_sentiment.io.files import locked, read_json
+from gru_sentiment.model.training import STATE_FILE
+
+# Runs the CLI with `MODULE:ATTRIBUTE` wrapped so that its N-th call kills the process
+# (SIGKILL: no handler, no cleanup, as `kill -9` or the OOM killer would).
+KILLER = """
+import importlib, os, signal, sys
+target, n = sys.argv[1], int(sys.argv[2])
+module, _, path = target.partition(":")
+*owners, name = path.split(".")
+owner = importlib.import_module(module)
+for attribute in owners:
+    owner = getattr(owner, attribute)
+original, calls = getattr(owner, name), [0]
+def killing(*args, **kwargs):
+    calls[0] += 1
+    if calls[0] == n:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return original(*args, **kwargs)
+setattr(owner, name, killing)
+from gru_sentiment.cli import app
+app(sys.argv[3:], prog_name="gru-sentiment")
+"""
+
+# (what is killed, at which call): in order, each resuming what the previous left.
+KILLS = [
+    ("gru_sentiment.model.batching:PaddedBatches.__getitem__", 7),  # inside epoch 2
+    ("zipfile:ZipFile.writestr", 3),  # inside a checkpoint's .keras archive
+    # after the epoch's new checkpoints are saved, before the state that names them
+    ("gru_sentiment.model.training:write_json", 1),
+    ("gru_sentiment.io.runs:write_manifest", 1),  # final writes, before the manifest
+    ("shutil:rmtree", 1),  # after the manifest, before the checkpoints go
+]
+
+
+def assert_resumable_or_complete(run_dir):
+    """The invariant; returns the finished epochs the folder holds."""
+    if runs.is_complete(run_dir):
+        runs.verify(run_dir)
+        return len((run_dir / runs.HISTORY).read_text().splitlines()) - 1
+    state_path = run_dir / runs.CHECKPOINTS / STATE_FILE
+    if not state_path.exists():
+        return 0
+    state = read_json(state_path)
+    for name in (state["last_model"], state["best_model"]):
+        assert (run_dir / runs.CHECKPOINTS / name).is_file(), f"the state names a lost {name}"
+    return state["epochs_done"]
+
+
+@pytest.mark.slow
+def test_train_killed_anywhere_resumes_to_the_same_complete_run(tmp_path):
+    corpus = make_jsonl(tmp_path / "corpus.jsonl", n_train=80, n_test=40)
+    run_dir = tmp_path / "run"
+    args = ["train", "--preset", "tutorial", "--data", str(corpus), "--out", str(run_dir)]
+    args += ["--epochs", "3", *TINY, "--set", "patience=5"]
+    done = 0
+    for target, n in KILLS:
+        killed = subprocess.run([sys.executable, "-c", KILLER, target, str(n), *args])
+        if runs.is_complete(run_dir):
+            assert killed.returncode in (0, -9)
+        else:
+            assert killed.returncode == -9, f"{target} call {n} was never reached"
+        epochs = assert_resumable_or_complete(run_dir)
+        assert epochs >= done, f"killed at {target}: finished epochs lost"
+        done = epochs
+    finished = subprocess.run(
+        [sys.executable, "-m", "gru_sentiment", *args], capture_output=True, text=True
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert runs.is_complete(run_dir) and not (run_dir / runs.CHECKPOINTS).exists()
+    history = (run_dir / runs.HISTORY).read_text().splitlines()
+    assert [row.split(",")[0] for row in history[1:]] == ["1", "2", "3"]
+    model = SentimentModel.load(run_dir)  # verified, loadable
+    assert model.predict(["a wonderful film"])[0].label in ("negative", "positive")
+
+
+def test_a_second_extraction_waits_for_the_first(imdb_archive, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("GRU_SENTIMENT_HOME", str(home))
+    cache = home / "datasets"
+    cache.mkdir(parents=True)
+    key = imdb._archive_key(imdb_archive)
+    stale = cache / f".extracting-{key}"  # what a killed extraction leaves
+    (stale / "junk").mkdir(parents=True)
+    code = "import sys; from gru_sentiment.data import imdb\n"
+    code += "print(imdb.resolve_imdb_root(sys.argv[1]))"
+    with locked(cache / f".{key}.lock"):  # another process is extracting
+        second = subprocess.Popen(
+            [sys.executable, "-c", code, str(imdb_archive)], stdout=subprocess.PIPE, text=True
+        )
+        time.sleep(3)
+        assert second.poll() is None, "the second extraction did not wait for the lock"
+    out, _ = second.communicate(timeout=60)
+    assert second.returncode == 0
+    assert out.strip() == str(imdb.resolve_imdb_root(imdb_archive))
+    assert not stale.exists()
+    assert sorted(p.name for p in cache.iterdir()) == sorted([key, f".{key}.lock"])
+
+
+def test_a_run_folder_being_trained_is_refused_to_a_second_train(tmp_path):
+    corpus = make_jsonl(tmp_path / "corpus.jsonl", n_train=80, n_test=40)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / runs.MARKER).touch()
+    (run_dir / runs.CONFIG).write_text(json.dumps({"config": {}}))
+    args = ["train", "--preset", "tutorial", "--data", str(corpus), "--out", str(run_dir)]
+    with locked(run_dir / runs.MARKER):  # as a training process holds it
+        second = subprocess.run(
+            [sys.executable, "-m", "gru_sentiment", *args, *TINY, "--force"],
+            capture_output=True,
+            text=True,
+        )
+    assert second.returncode == 2
+    assert "being written by another gru-sentiment process" in second.stderr
+    assert (run_dir / runs.CONFIG).read_text() == json.dumps({"config": {}})
