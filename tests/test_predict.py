@@ -326,3 +326,69 @@ def test_cli_refuses_a_model_file_and_a_baseline_folder(run_dir, tmp_path):
     shutil.copy(run_dir / runs.CONFIG, baseline)
     result = runner.invoke(app, ["predict", str(baseline), "great"])
     assert result.exit_code == 2 and "predict needs a trained GRU run" in result.output
+
+
+def resign(copy):
+    """Re-sign a tampered copy, as a user who edits files and the manifest would."""
+    (copy / runs.MANIFEST).unlink()
+    runs.write_manifest(copy)
+    return copy
+
+
+def test_bad_run_files_are_one_line_errors_not_tracebacks(pooled, tmp_path):
+    import keras
+
+    from gru_sentiment import SentimentModel
+    from gru_sentiment.errors import ConfigError
+
+    # A Lambda layer in a real .keras zip: safe mode refuses it, and we say so.
+    copy = copy_run(pooled.run_dir, tmp_path / "lambda")
+    lam = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda x: x * 2)])
+    (copy / runs.MODEL).unlink()
+    lam.save(copy / runs.MODEL)
+    with pytest.raises(RunError, match="cannot load .*model.keras: .*Lambda"):
+        SentimentModel.load(resign(copy))
+
+    copies = itertools.count()
+
+    def edited(name, edit):
+        copy = copy_run(pooled.run_dir, tmp_path / str(next(copies)))
+        path = copy / name
+        path.write_text(json.dumps(edit(json.loads(path.read_text()))))
+        return resign(copy)
+
+    metrics = edited(runs.METRICS, lambda m: m | {"decision_threshold": float("nan")})
+    with pytest.raises(RunError, match="decision_threshold must be in"):
+        SentimentModel.load(metrics)
+    config = edited(runs.CONFIG, lambda r: r | {"config": r["config"] | {"max_len": -1}})
+    with pytest.raises(ConfigError, match="max_len must be in"):
+        SentimentModel.load(config)
+    for name, edit, message in [
+        (runs.CONFIG, lambda r: [r], RunError),
+        (runs.CONFIG, lambda r: r | {"config": {**r["config"], "truncating": "middle"}}, None),
+    ]:
+        with pytest.raises(message or ConfigError):
+            SentimentModel.load(edited(name, edit))
+
+
+def test_cli_evaluate_refuses_a_pickle_in_a_resigned_run(pooled, tmp_path):
+    copy = copy_run(pooled.run_dir, tmp_path / "pickle")
+    (copy / runs.MODEL).write_bytes(b"\x80\x04\x95" + b"\0" * 64)
+    result = runner.invoke(app, ["evaluate", str(resign(copy))])
+    assert result.exit_code == 2
+    assert "it is a pickle, not a Keras zip archive" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_cli_table_and_errors_print_control_characters_escaped(run_dir, tmp_path):
+    hostile = "great \x1b]0;pwned\x07 film \x1b[2J\u202egnp.exe"
+    result = runner.invoke(app, ["predict", str(run_dir), hostile])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\u202e" not in result.output
+    assert "great \\x1b]0;pwned\\x07 film \\x1b[2J\\u202egnp.exe" in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,text\n1,great\n")
+    result = runner.invoke(
+        app, ["predict", str(run_dir), "--input", str(bad)] + ["--text-column", "\x1b[31mred"]
+    )
+    assert result.exit_code == 2 and "\x1b" not in result.output and "\\x1b[31mred" in result.output

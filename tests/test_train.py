@@ -1,13 +1,8 @@
 import csv
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
-from conftest import TINY, make_jsonl
+from conftest import TINY
 from typer.testing import CliRunner
 
 from gru_sentiment.cli import app
@@ -77,49 +72,12 @@ def test_train_evaluate_and_reload_give_the_same_metrics(tmp_path, corpus_jsonl)
     # A complete run is kept without --force, and refused when tampered with.
     kept = runner.invoke(app, args)
     assert kept.exit_code == 0 and "already holds a complete run" in kept.output
+    other = runner.invoke(app, [*args, "--set", "units=5"])
+    assert other.exit_code == 2
+    assert "a complete run of another configuration (config.units differ)" in other.output
     (run_dir / runs.TOKENIZER).write_text("{}")
     broken = runner.invoke(app, ["evaluate", str(run_dir)])
     assert broken.exit_code == 2 and "does not match its checksum" in broken.output
-
-
-def test_killed_training_resumes_from_its_last_epoch(tmp_path):
-    data = make_jsonl(tmp_path / "big.jsonl", n_train=1500, n_test=40)
-    run_dir = tmp_path / "run"
-    args = [
-        "train",
-        "--data",
-        str(data),
-        "--out",
-        str(run_dir),
-        "--epochs",
-        "3",
-        "--set",
-        "patience=5",
-        *TINY[:-2],
-        "--set",
-        "max_len=64",
-    ]
-    state = run_dir / runs.CHECKPOINTS / "state.json"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gru_sentiment", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.time() + 240
-    while not state.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done = json.loads(state.read_text())["epochs_done"]
-    assert 1 <= done < 3 and not runs.is_complete(run_dir)
-
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    assert f"resuming after epoch {done} of 3" in result.output
-    rows = list(csv.DictReader((run_dir / runs.HISTORY).open()))
-    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
-    assert runs.is_complete(run_dir)
 
 
 def test_unfinished_run_with_another_config_is_not_mixed(tmp_path, corpus_jsonl):
@@ -226,3 +184,14 @@ def test_distillation_adds_unlabeled_reviews_with_the_teachers_soft_labels():
     for seq, p in zip(taught[200:], soft[200:], strict=True):  # the teacher's side is right
         assert 0 < p < 1 and (p > 0.5) == (seq[-1] == 5)
     assert lines and "30 unlabeled reviews labelled" in lines[0]
+
+
+def test_train_refuses_the_current_folder_before_reading_data(tmp_path, monkeypatch):
+    (tmp_path / "mine.txt").write_text("keep me")
+    monkeypatch.chdir(tmp_path)
+    for out in (".", str(tmp_path.parent)):
+        result = runner.invoke(app, ["train", "--data", "missing.csv", "--out", out, "--force"])
+        assert result.exit_code == 2
+    result = runner.invoke(app, ["train", "--out", ".", "--force", *TINY])
+    assert result.exit_code == 2 and "the current, a parent or the home folder" in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from ..data.text import KEEP
+from ..io.terminal import printable
 from .common import CpuOpt, TextColumnOpt, check_positive, fail, load_or_fail
 
 RunDirArg = Annotated[Path, typer.Argument(help="A complete run folder (from `train`).")]
@@ -107,7 +108,8 @@ def predict(
         typer.echo(f"wrote {written:,} rows to {output}", err=True)
     for reason, count in errors.most_common():
         typer.echo(
-            f"not predicted: {count:,} {'row' if count == 1 else 'rows'}, {reason}", err=True
+            f"not predicted: {count:,} {'row' if count == 1 else 'rows'}, {printable(reason)}",
+            err=True,
         )
 
 
@@ -125,9 +127,9 @@ def _print_table(results) -> None:
     typer.echo(f"{'#':>5}  {'predicted':<9}  {'P(pos)':>6}  {'kept':<9}  text")
     for number, (row, result) in enumerate(results, 1):
         if result["error"]:
-            typer.echo(f"{number:>5}  error: {result['error']}")
+            typer.echo(f"{number:>5}  error: {printable(result['error'])}")
             continue
-        text = " ".join(str(row.text).split())
+        text = printable(" ".join(str(row.text).split()))
         room = max(10, width - 38)
         text = text if len(text) <= room else text[: room - 1] + "…"
         line = f"{number:>5}  {result['predicted']:<9}  {result['probability']:>6.4f}  "
@@ -178,6 +180,21 @@ def serve(
     ] = 1_000_000,
     max_texts: Annotated[int, typer.Option(help="Most texts in one /predict request.")] = 64,
     max_chars: Annotated[int, typer.Option(help="Longest text, characters.")] = 20_000,
+    max_explain_tokens: Annotated[
+        int, typer.Option(help="Tokens /explain scores (the GRU's first); the others: null.")
+    ] = 512,
+    explain_seconds: Annotated[
+        float, typer.Option(help="Longest /explain, seconds (503 after).")
+    ] = 30.0,
+    body_seconds: Annotated[
+        float, typer.Option(help="For a request body to arrive, seconds (408 after).")
+    ] = 10.0,
+    keep_alive_seconds: Annotated[
+        float, typer.Option(help="An idle connection is closed after this, seconds.")
+    ] = 5.0,
+    max_concurrency: Annotated[
+        int, typer.Option(help="Connections and requests at once (503 beyond).")
+    ] = 64,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
     cpu: CpuOpt = False,
 ) -> None:
@@ -185,16 +202,24 @@ def serve(
 
     The API is described at /docs (Swagger UI, loaded from the internet) and
     /openapi.json; the page at / works offline. Word contributions are by occlusion.
-    Limits answer 413 / 422 with a JSON error naming the limit.
+    Limits answer 408 / 413 / 422 / 503 with a JSON error naming the limit.
 
     Example: gru-sentiment serve runs/tutorial --port 8000
     """
-    check_positive(
-        port=port, max_body_bytes=max_body_bytes, max_texts=max_texts, max_chars=max_chars
+    limits = dict(
+        max_body_bytes=max_body_bytes,
+        max_texts=max_texts,
+        max_chars=max_chars,
+        max_explain_tokens=max_explain_tokens,
+        explain_seconds=explain_seconds,
+        body_seconds=body_seconds,
+        keep_alive_seconds=keep_alive_seconds,
+        max_concurrency=max_concurrency,
     )
+    check_positive(port=port, **limits)
     model = load_model(run_dir, cpu)
     from ..serve.app import Limits
     from ..serve.app import serve as run_server
 
     typer.echo(f"serving {model.name} on http://{host}:{port}/ (API docs at /docs)")
-    run_server(model, host, port, Limits(max_body_bytes, max_texts, max_chars), access_log)
+    run_server(model, host, port, Limits(**limits), access_log)
