@@ -61,6 +61,9 @@ class Config:
     # Distillation: this many unlabeled reviews join the network's training data, labelled
     # with the soft probabilities of the n-gram model fitted on the train split.
     distill_unlabeled: int = 0
+    # The teacher: "nb" (NB-LR) or "nb-idf" (its mean with an idf-weighted logistic
+    # regression on the same n-grams)
+    teacher: str = "nb"
     # --- training
     batch_size: int = 128
     epochs: int = 8
@@ -139,6 +142,7 @@ CHOICES = {
     "cell": ("gru", "lstm"),
     "pooling": ("max", "mean", "max+mean"),
     "monitor": MONITORS,
+    "teacher": ("nb", "nb-idf"),
 }
 # Inclusive bounds: wide enough for any real use, narrow enough that a typo (max_len=1e9,
 # learning_rate=50) is an error rather than an out-of-memory crash or a NaN run.
