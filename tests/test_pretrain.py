@@ -161,6 +161,10 @@ def test_train_with_lm_reloads_and_predicts_identically(tmp_path):
     result = runner.invoke(app, ["pretrain", *args, "--out", str(tmp_path / "lm"), "--epochs", "1"])
     assert result.exit_code == 0, result.output
     assert "held-out perplexity" in result.output and "tokens/s" in result.output
+    # A complete LM of other settings in --out is replaced only with --force.
+    other = ["pretrain", *args, "--out", str(tmp_path / "lm"), "--epochs", "2"]
+    refused = runner.invoke(app, other)
+    assert refused.exit_code == 2 and "complete run; pass --force" in refused.output
     run_dir = tmp_path / "run"
     train = ["train", "--preset", "recurrent", *args, "--epochs", "1", "--out", str(run_dir)]
     result = runner.invoke(app, [*train, "--lm", str(tmp_path / "lm")])
