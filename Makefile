@@ -11,7 +11,7 @@ PRESET ?=
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint
+.PHONY: run test lint audit
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -27,8 +27,14 @@ $(CHROMIUM):
 
 test: $(INSTALLED) $(CHROMIUM)
 	$(BIN)/lint-imports
+	$(BIN)/bandit -q -r src
 	$(BIN)/python -m pytest
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests bench notebooks
 	$(BIN)/lint-imports
+	$(BIN)/bandit -q -r src
+
+# Known vulnerabilities in the installed dependencies; needs the network (PyPI's database).
+audit: $(INSTALLED)
+	$(BIN)/pip-audit --skip-editable

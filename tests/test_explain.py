@@ -1,12 +1,14 @@
 """Occlusion explanations: faithful on a model that learned the synthetic cue words."""
 
 import json
+import time
 
 import pytest
 from conftest import NEGATIVE, POSITIVE
 from typer.testing import CliRunner
 
 from gru_sentiment.cli import app
+from gru_sentiment.inference import explain
 
 runner = CliRunner()
 
@@ -75,6 +77,35 @@ def test_words_outside_the_part_read_contribute_nothing(model):
     assert head.prediction.probability > tail.prediction.probability  # "great" vs "awful"
 
 
+def test_at_most_max_tokens_are_scored_in_text_order(model):
+    text = " ".join(["great"] * 40 + ["awful"] * 40)  # the GRU reads the last 48 ids
+    capped = explain.occlusion(model, text, "tail", max_tokens=10)
+    contributions = [t.contribution for t in capped.tokens]
+    assert contributions[:32] == [0.0] * 32  # never read: 0 without scoring
+    assert None not in contributions[32:42] and contributions[42:] == [None] * 38
+    assert "Only 10 tokens were scored" in capped.note
+    full = model.explain(text, long="tail")
+    assert contributions[32:42] == [t.contribution for t in full.tokens[32:42]]
+    assert "Only" not in full.note
+    # Unscored tokens are shown uncoloured, and the note says why.
+    assert all(t.contribution is not None for t in capped.top(80) + capped.top(80, False))
+    assert "Only 10 tokens" in explain.to_ansi(capped) and "Only 10" in explain.to_html(capped)
+
+
+def test_batches_of_copies_give_the_same_contributions(model, monkeypatch):
+    text = "The plot was great and the actor was awful, but I loved it!"
+    whole = model.explain(text)
+    monkeypatch.setattr(explain, "BATCH", 3)  # 15 tokens: 5 batches
+    batched = model.explain(text)
+    for a, b in zip(whole.tokens, batched.tokens, strict=True):
+        assert a.contribution == pytest.approx(b.contribution, abs=1e-5)
+
+
+def test_an_explanation_past_its_deadline_stops(model):
+    with pytest.raises(TimeoutError, match="stopped after 0 of 3 tokens"):
+        explain.occlusion(model, "great film indeed", "head", deadline=time.monotonic())
+
+
 def test_unusable_text_is_refused(model):
     with pytest.raises(ValueError, match="empty text"):
         model.explain("  ")
@@ -104,3 +135,12 @@ def test_cli_help_names_the_method_and_empty_text_fails(model):
     assert "OCCLUSION" in help_text
     result = runner.invoke(app, ["explain", str(model.run_dir), " "])
     assert result.exit_code == 2 and "empty text" in result.output
+
+
+def test_cli_prints_a_reviews_escape_sequences_inert(model):
+    hostile = "great film \x1b]0;pwned\x07 \x1b[2J\nsecond line"
+    result = runner.invoke(app, ["explain", str(model.run_dir), hostile])
+    assert result.exit_code == 0, result.output
+    own = result.output.replace("\x1b[0m", "").replace("\x1b[38;2;0;0;0m", "")
+    assert "\x1b]" not in own and "\x1b[2J" not in own and "\x07" not in own
+    assert "\\x1b]0;pwned\\x07 \\x1b[2J\nsecond" in own.replace("\x1b[48;2;", "")

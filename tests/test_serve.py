@@ -1,6 +1,7 @@
 """The HTTP service through a real uvicorn server on 127.0.0.1, with httpx."""
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -10,9 +11,12 @@ import httpx
 import pytest
 from conftest import free_port, running
 
+from gru_sentiment.inference.explain import occlusion
 from gru_sentiment.serve.app import Limits, create_app
 
-LIMITS = Limits(max_body_bytes=4_000, max_texts=5, max_chars=300)
+LIMITS = Limits(
+    max_body_bytes=4_000, max_texts=5, max_chars=300, max_explain_tokens=16, body_seconds=1.0
+)
 REVIEWS = ["great wonderful film", "awful boring plot", "the movie was moving", "dull waste"]
 
 
@@ -41,7 +45,16 @@ def test_health_names_the_model_its_metrics_and_limits(http, model):
     assert health["preset"] == model.cfg.preset and health["arch"] == "pooled"
     assert set(health["test_metrics"]) >= {"accuracy", "f1", "roc_auc", "n_test"}
     assert health["threshold"] == model.threshold
-    assert health["limits"] == {"max_body_bytes": 4000, "max_texts": 5, "max_chars": 300}
+    assert health["limits"] == {
+        "max_body_bytes": 4000,
+        "max_texts": 5,
+        "max_chars": 300,
+        "max_explain_tokens": 16,
+        "explain_seconds": 30.0,
+        "body_seconds": 1.0,
+        "keep_alive_seconds": 5.0,
+        "max_concurrency": 64,
+    }
     deadline = time.monotonic() + 60  # the forward pass compiles in the background
     while not health["warm"] and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -87,6 +100,56 @@ def test_explain_returns_occlusion_contributions(http, model):
     assert [t["text"] for t in body["tokens"]] == text.split()
     response = http.post("/explain", json={"text": ""})
     assert response.status_code == 422 and response.json()["detail"]["error"] == "empty text"
+
+
+@pytest.mark.parametrize("path", ["/predict", "/explain"])
+@pytest.mark.parametrize(
+    "body", ['{"text": NaN}', '{"text": "great", "long": Infinity}', '{"texts": [-Infinity]}']
+)
+def test_nan_and_infinity_are_422_not_500(http, path, body):
+    # Python's JSON parser accepts them; the error once echoed them, which JSON cannot hold.
+    response = http.post(path, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"][0] == "body"
+
+
+def test_explain_scores_at_most_max_explain_tokens(http, model):
+    text = " ".join(["great", "dull"] * 20)  # 40 tokens, all read (max_len 48)
+    body = http.post("/explain", json={"text": text}).raise_for_status().json()
+    contributions = [t["contribution"] for t in body["tokens"]]
+    assert len(contributions) == 40 and contributions[16:] == [None] * 24
+    assert None not in contributions[:16] and "Only 16 tokens were scored" in body["note"]
+    expected = occlusion(model, text, model.cfg.keep, max_tokens=16).to_dict()
+    assert body == json.loads(json.dumps(expected))
+
+
+def test_explain_past_explain_seconds_is_503(model):
+    with running(create_app(model, Limits(explain_seconds=0))) as base:
+        response = httpx.post(f"{base}/explain", json={"text": "great film"}, timeout=30)
+    assert_limit(response, 503, "explain_seconds", 0)
+    assert "explanation stopped after 0 of 2 tokens" in response.json()["detail"]["error"]
+
+
+def test_a_stalled_body_is_answered_408_and_its_connection_closed(url):
+    port = int(url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        head = "POST /predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        client.sendall(f'{head}Content-Length: 100\r\n\r\n{{"text": '.encode())
+        start = time.monotonic()
+        answer = read_until_closed(client)
+        waited = time.monotonic() - start
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    assert 0.9 < waited < 5  # LIMITS.body_seconds, then the server closed the connection
+    detail = json.loads(answer.split(b"\r\n\r\n", 1)[1])["detail"]
+    assert detail["limit"] == "body_seconds" and detail["max"] == 1.0
+
+
+def read_until_closed(client: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    data = b""
+    while chunk := client.recv(65536):
+        data += chunk
+    return data
 
 
 def assert_limit(response, status, limit, maximum):
@@ -153,11 +216,12 @@ def test_docs_page_and_examples_are_served_with_no_external_asset(http, model):
     assert [e["text"] for e in examples] == [e["text"] for e in model.examples()]
 
 
-def test_serve_command_starts_uvicorn_with_the_model(model):
+def test_serve_command_starts_uvicorn_with_the_model_and_its_connection_limits(model):
     port = free_port()
     command = [sys.executable, "-m", "gru_sentiment", "serve", str(model.run_dir)]
+    options = ["--max-texts", "2", "--max-concurrency", "2", "--keep-alive-seconds", "1"]
     server = subprocess.Popen(
-        command + ["--port", str(port), "--max-texts", "2"],
+        command + ["--port", str(port), *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -173,6 +237,23 @@ def test_serve_command_starts_uvicorn_with_the_model(model):
         else:
             pytest.fail(f"serve did not answer: {server.communicate(timeout=5)[0][-2000:]}")
         assert health["model"] == model.run_dir.name and health["limits"]["max_texts"] == 2
+        assert health["limits"]["max_concurrency"] == 2
+
+        with socket.create_connection(("127.0.0.1", port), timeout=4) as client:
+            client.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+            start = time.monotonic()
+            answer = read_until_closed(client)  # the server closes the idle connection
+        assert answer.startswith(b"HTTP/1.1 200 ") and time.monotonic() - start < 3
+
+        # Two open connections fill --max-concurrency 2: a third is refused, then served.
+        with (
+            socket.create_connection(("127.0.0.1", port)),
+            socket.create_connection(("127.0.0.1", port)),
+        ):
+            busy = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+        assert busy.status_code == 503
+        time.sleep(0.2)  # for the server to see them closed
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
     finally:
         server.terminate()
         output = server.communicate(timeout=30)[0]

@@ -9,11 +9,16 @@ removing the words with the largest positive contributions lowers P(positive).
 
 A pure GRU run never sees the words outside the part of a long review it reads:
 removing them changes nothing, so their contribution is 0 without scoring them.
+
+Each scored token costs one scored copy of the review, so the work is bounded: at most
+`max_tokens` tokens are scored (the others' contribution is None), the copies are scored
+`BATCH` at a time (memory independent of the text's length), and a `deadline` stops it.
 """
 
 from __future__ import annotations
 
 import html
+import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
@@ -21,6 +26,7 @@ import numpy as np
 
 from ..data.tables import text_error
 from ..data.text import fit_length
+from ..io.terminal import printable
 
 if TYPE_CHECKING:
     from .model import Prediction, SentimentModel
@@ -30,6 +36,10 @@ METHOD_NOTE = (
     "Contributions by occlusion: how much P(positive) drops when the word is removed "
     "(positive: the word pushed towards positive)."
 )
+# Tokens scored per explanation: more than a pure GRU of the presets reads (max_len 400),
+# so only a hybrid's long reviews are cut, after the words its GRU reads.
+MAX_TOKENS = 512
+BATCH = 64  # copies of the review scored at a time
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,7 @@ class Token:
     text: str  # as written (the model sees it normalised, maybe as <unk>)
     start: int  # character offsets into the original text
     end: int
-    contribution: float  # P(positive) - P(positive without this token)
+    contribution: float | None  # P(positive) - P(positive without it); None: not scored
     read: bool  # inside the part of a long review the recurrent model reads
 
 
@@ -54,37 +64,60 @@ class Explanation:
     def top(self, k: int = 5, positive: bool = True) -> list[Token]:
         """The `k` tokens that pushed hardest towards positive (or negative)."""
         sign = 1 if positive else -1
-        ranked = sorted(self.tokens, key=lambda t: -sign * t.contribution)
+        scored = [t for t in self.tokens if t.contribution]  # neither 0 nor None (not scored)
+        ranked = sorted(scored, key=lambda t: -sign * t.contribution)
         return [t for t in ranked[:k] if sign * t.contribution > 0]
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def occlusion(model: SentimentModel, text: str, keep: str) -> Explanation:
-    """Explain `model`'s prediction on `text` (raises ValueError for an unusable text)."""
+def occlusion(
+    model: SentimentModel,
+    text: str,
+    keep: str,
+    max_tokens: int = MAX_TOKENS,
+    deadline: float | None = None,
+) -> Explanation:
+    """Explain `model`'s prediction on `text` (raises ValueError for an unusable text).
+
+    At most `max_tokens` tokens are scored: those the GRU reads first, then (a hybrid's
+    n-gram branch reads them all) the others, each in text order. Past `deadline`
+    (`time.monotonic()`), TimeoutError before the next batch."""
     error = text_error(text)
     if error:
         raise ValueError(error)
     encoding = model.encoder.tokenizer.encode(text)  # <start>, then one id per token
     spans = encoding.offsets[1:]  # character offsets of token i, which is id i + 1
     read = set(fit_length(np.arange(len(encoding.ids)), model.cfg.max_len, keep).tolist())
-    occluded = [i for i in range(len(spans)) if i + 1 in read or model.ngram is not None]
-    # A space in place of the word: its neighbours stay apart (no new word is formed).
-    variants = [text[: spans[i][0]] + " " + text[spans[i][1] :] for i in occluded]
-    probs, _ = model.score([text, *variants], keep)  # row 0: the review as written
-    drop = dict(zip(occluded, probs[0] - probs[1:], strict=True))
+    # A pure GRU never sees the tokens outside the part it reads: 0 without scoring them.
+    drop = {} if model.ngram else {i: 0.0 for i in range(len(spans)) if i + 1 not in read}
+    # The GRU's tokens first, then a hybrid's others (its n-gram branch reads them all),
+    # each group in text order.
+    candidates = sorted(set(range(len(spans))) - set(drop), key=lambda i: (i + 1 not in read, i))
+    scored = candidates[:max_tokens]
+    probs, _ = model.score([text], keep)
+    for start in range(0, len(scored), BATCH):
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"explanation stopped after {start} of {len(scored)} tokens")
+        batch = scored[start : start + BATCH]
+        # A space in place of the word: its neighbours stay apart (no new word is formed).
+        variants = [text[: spans[i][0]] + " " + text[spans[i][1] :] for i in batch]
+        drop.update(zip(batch, probs[0] - model.score(variants, keep)[0], strict=True))
     tokens = [
         Token(
             text=text[start:end],
             start=start,
             end=end,
-            contribution=round(float(drop.get(i, 0.0)), 6),
+            contribution=round(float(drop[i]), 6) if i in drop else None,
             read=i + 1 in read,
         )
         for i, (start, end) in enumerate(spans)
     ]
-    return Explanation(text, model.verdict(probs[0], len(encoding.ids)), tokens)
+    note = METHOD_NOTE
+    if len(candidates) > max_tokens:
+        note += f" Only {max_tokens} tokens were scored (the cap): the others have none."
+    return Explanation(text, model.verdict(probs[0], len(encoding.ids)), tokens, note=note)
 
 
 def _pieces(explanation: Explanation) -> list[tuple[str, Token | None]]:
@@ -103,7 +136,8 @@ def _pieces(explanation: Explanation) -> list[tuple[str, Token | None]]:
 
 
 def _scale(explanation: Explanation) -> float:
-    return max((abs(t.contribution) for t in explanation.tokens), default=0.0) or 1.0
+    contributions = [abs(t.contribution) for t in explanation.tokens if t.contribution]
+    return max(contributions, default=0.0) or 1.0
 
 
 def _rgb(contribution: float, scale: float) -> tuple[int, int, int]:
@@ -125,7 +159,8 @@ def to_ansi(explanation: Explanation, k: int = 5) -> str:
     scale = _scale(explanation)
     shown = []
     for piece, token in _pieces(explanation):
-        if token is None or token.contribution == 0:
+        piece = printable(piece, newlines=True)  # the review's own escape sequences: inert
+        if token is None or not token.contribution:  # a gap, 0 or not scored
             shown.append(piece)
         else:
             r, g, b = _rgb(token.contribution, scale)
@@ -133,7 +168,9 @@ def to_ansi(explanation: Explanation, k: int = 5) -> str:
     lines = [summary(explanation), "", "".join(shown), ""]
     for positive, name in ((True, "positive"), (False, "negative")):
         top = explanation.top(k, positive)
-        words = ", ".join(f'"{t.text}" ({t.contribution:+.4f})' for t in top) or "none"
+        words = (
+            ", ".join(f'"{printable(t.text)}" ({t.contribution:+.4f})' for t in top) or "none"
+        )
         lines.append(f"towards {name}: {words}")
     lines.append(explanation.note)
     return "\n".join(lines)
@@ -145,7 +182,7 @@ def to_html(explanation: Explanation, title: str = "gru-sentiment explanation") 
     spans = []
     for piece, token in _pieces(explanation):
         escaped = html.escape(piece).replace("\n", "<br>")
-        if token is None:
+        if token is None or token.contribution is None:
             spans.append(escaped)
             continue
         r, g, b = _rgb(token.contribution, scale)

@@ -7,10 +7,12 @@ terminal), bidi overrides that reorder what is shown, or NULs; printed raw they 
 from __future__ import annotations
 
 
-def printable(text: str) -> str:
-    """`text` with every non-printable character except the space shown as its Python
-    escape: "\\x1b[31m" prints as the 8 visible characters \\x1b[31m."""
+def printable(text: str, newlines: bool = False) -> str:
+    """`text` with every non-printable character except the space (and, with `newlines`,
+    the line feed) shown as its Python escape: "\\x1b[31m" prints as the 8 visible
+    characters \\x1b[31m."""
+    kept = " \n" if newlines else " "
     return "".join(
-        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+        c if c.isprintable() or c in kept else c.encode("unicode_escape").decode("ascii")
         for c in text
     )

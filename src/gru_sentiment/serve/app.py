@@ -3,21 +3,26 @@
 The model is loaded once, before the server starts; `SentimentModel` serialises model
 calls with a lock, so concurrent requests are safe. Concurrent /predict requests share
 model calls (`MicroBatcher`): one forward pass and one thread hop serve all the requests
-that arrived while the previous pass ran. Every request is bounded: body
-bytes (413), texts per request and characters per text (422); the JSON error names the
+that arrived while the previous pass ran. Every request is bounded: body bytes (413) and
+the time its body takes to arrive (408), texts per request and characters per text (422),
+an explanation's tokens (the rest are not scored) and time (503); the JSON error names the
 limit that was hit, e.g. {"detail": {"error": "...", "limit": "max_texts", "max": 64}}.
+uvicorn closes idle connections and answers 503 past `max_concurrency` (`serve`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import Literal
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
@@ -26,7 +31,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .. import __version__
 from ..data.tables import text_error
 from ..evaluation.metrics import HEADLINE
-from ..inference.model import Prediction, SentimentModel
+from ..inference.explain import MAX_TOKENS, occlusion
+from ..inference.model import Prediction, SentimentModel, keep_mode
 
 STATIC = resources.files("gru_sentiment.serve") / "static"
 HEALTH_METRICS = (*HEADLINE, "n_test")
@@ -35,27 +41,42 @@ Long = Literal["head", "tail", "head+tail"]
 
 @dataclass(frozen=True)
 class Limits:
-    """What one request may hold; the defaults fit any IMDB review (longest: 13,704 chars)."""
+    """What one request may hold and take; the defaults fit any IMDB review (longest:
+    13,704 chars), whose explanation takes seconds."""
 
     max_body_bytes: int = 1_000_000
     max_texts: int = 64
     max_chars: int = 20_000
+    max_explain_tokens: int = MAX_TOKENS  # tokens /explain scores; the others: null
+    explain_seconds: float = 30.0  # then /explain answers 503
+    body_seconds: float = 10.0  # for a request's body to arrive after its headers (408)
+    keep_alive_seconds: float = 5.0  # an idle connection is closed this long after a response
+    max_concurrency: int = 64  # connections and requests at once; uvicorn answers 503 beyond
 
 
 class LimitExceeded(HTTPException):
-    """413 / 422 with a JSON body naming the limit."""
+    """408 / 413 / 422 / 503 with a JSON body naming the limit."""
 
-    def __init__(self, status: int, limit: str, maximum: int, message: str):
-        super().__init__(status, {"error": message, "limit": limit, "max": maximum})
+    def __init__(
+        self,
+        status: int,
+        limit: str,
+        maximum: float,
+        message: str,
+        headers: dict[str, str] | None = None,
+    ):
+        super().__init__(status, {"error": message, "limit": limit, "max": maximum}, headers)
 
 
 class BodyLimit:
     """ASGI middleware: refuse bodies over `max_bytes` before they are read into memory,
-    by their Content-Length, or while they stream when it is absent (chunked)."""
+    by their Content-Length, or while they stream when it is absent (chunked); and bodies
+    that take longer than `seconds` to arrive, so a stalled client holds no request."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, seconds: float):
         self.app = app
         self.max_bytes = max_bytes
+        self.seconds = seconds
 
     def error(self) -> LimitExceeded:
         return LimitExceeded(
@@ -63,6 +84,15 @@ class BodyLimit:
             "max_body_bytes",
             self.max_bytes,
             f"request body larger than max_body_bytes = {self.max_bytes:,} bytes",
+        )
+
+    def timeout(self) -> LimitExceeded:
+        return LimitExceeded(
+            408,
+            "body_seconds",
+            self.seconds,
+            f"request body not received within body_seconds = {self.seconds:g} s",
+            {"Connection": "close"},  # the rest of the body is never read
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -74,14 +104,22 @@ class BodyLimit:
             err = self.error()
             await JSONResponse({"detail": err.detail}, err.status_code)(scope, receive, send)
             return
-        received = 0
+        received, complete = 0, False
+        deadline = asyncio.get_running_loop().time() + self.seconds
 
         async def limited() -> dict:
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete
+            if complete:  # the app waits for the client to disconnect: not the body's time
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise self.timeout() from None
             received += len(message.get("body", b""))
             if received > self.max_bytes:
                 raise self.error()  # FastAPI turns it into the same JSON response
+            complete = not message.get("more_body", False)
             return message
 
         await self.app(scope, limited, send)
@@ -155,6 +193,34 @@ class PredictResponse(BaseModel):
     predictions: list[PredictionOut]
 
 
+class Problem(BaseModel):
+    error: str
+    limit: str | None = Field(None, description="The limit hit: a field of /health's limits")
+    max: float | None = Field(None, description="Its value")
+
+
+class ErrorOut(BaseModel):
+    detail: Problem | list[dict] | str = Field(
+        description="The problem; FastAPI's validation errors; or its message for a 400"
+    )
+
+
+ERRORS = {
+    400: {"model": ErrorOut, "description": "The body is not UTF-8"},
+    408: {"model": ErrorOut, "description": "The body did not arrive within body_seconds"},
+    413: {"model": ErrorOut, "description": "The body is larger than max_body_bytes"},
+    422: {"model": ErrorOut, "description": "Not a valid request, or over a limit"},
+}
+# uvicorn answers past max_concurrency, in plain text; /explain past explain_seconds.
+BUSY = {
+    503: {
+        "model": ErrorOut,
+        "description": "Too busy: over max_concurrency, or explain_seconds",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+}
+
+
 class ExplainRequest(BaseModel):
     text: str
     long: Long | None = None
@@ -164,7 +230,10 @@ class TokenOut(BaseModel):
     text: str
     start: int
     end: int
-    contribution: float = Field(description="P(positive) minus P(positive) without the token")
+    contribution: float | None = Field(
+        description="P(positive) minus P(positive) without the token; null: not scored "
+        "(past max_explain_tokens)"
+    )
     read: bool = Field(description="Inside the part of a long review the GRU reads")
 
 
@@ -197,6 +266,7 @@ def create_app(model: SentimentModel, limits: Limits | None = None) -> FastAPI:
 
     app = FastAPI(
         lifespan=lifespan,
+        responses=BUSY,
         title="gru-sentiment",
         version=__version__,
         description=(
@@ -205,7 +275,15 @@ def create_app(model: SentimentModel, limits: Limits | None = None) -> FastAPI:
             "and its contribution is how much P(positive) drops without it."
         ),
     )
-    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, seconds=limits.body_seconds)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, err: RequestValidationError) -> JSONResponse:
+        # FastAPI's errors without the `input` they echo: Python's JSON parser accepts NaN
+        # and Infinity, which a JSON response cannot hold (its encoder raised: a 500).
+        errors = [{k: v for k, v in e.items() if k != "input"} for e in err.errors()]
+        return JSONResponse({"detail": jsonable_encoder(errors)}, 422)
+
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     page = (STATIC / "index.html").read_text(encoding="utf-8")
 
@@ -247,7 +325,7 @@ def create_app(model: SentimentModel, limits: Limits | None = None) -> FastAPI:
         """A few test reviews from the run (examples.json), with their true label."""
         return [{"text": e["text"], "true": e["true"]} for e in model.examples()]
 
-    @app.post("/predict", response_model=PredictResponse)
+    @app.post("/predict", response_model=PredictResponse, responses=ERRORS)
     async def predict(request: PredictRequest) -> dict:
         """Predict one review (`text`) or several (`texts`); a bad text gets its own
         `error` and the others are still predicted."""
@@ -265,14 +343,23 @@ def create_app(model: SentimentModel, limits: Limits | None = None) -> FastAPI:
         predictions = await batcher.predict(texts, request.long)
         return {"predictions": [p.to_dict() for p in predictions]}
 
-    @app.post("/explain", response_model=ExplainResponse)
+    @app.post("/explain", response_model=ExplainResponse, responses=ERRORS)
     def explain(request: ExplainRequest) -> dict:
-        """Per-token contributions to P(positive), by occlusion."""
+        """Per-token contributions to P(positive), by occlusion, of at most
+        max_explain_tokens tokens (the GRU's first), within explain_seconds (then 503)."""
+        deadline = time.monotonic() + limits.explain_seconds
         check_chars([request.text])
         error = text_error(request.text)
         if error:
             raise HTTPException(422, {"error": error})
-        return model.explain(request.text, request.long).to_dict()
+        keep = keep_mode(request.long, model.cfg)
+        try:
+            explanation = occlusion(model, request.text, keep, limits.max_explain_tokens, deadline)
+        except TimeoutError as err:
+            seconds = limits.explain_seconds
+            message = f"{err}: explain_seconds = {seconds:g} s (the server is busy: try again)"
+            raise LimitExceeded(503, "explain_seconds", seconds, message) from None
+        return explanation.to_dict()
 
     return app
 
@@ -287,4 +374,12 @@ def serve(
     """Run the service until interrupted."""
     import uvicorn
 
-    uvicorn.run(create_app(model, limits), host=host, port=port, access_log=access_log)
+    limits = limits or Limits()
+    uvicorn.run(
+        create_app(model, limits),
+        host=host,
+        port=port,
+        access_log=access_log,
+        timeout_keep_alive=limits.keep_alive_seconds,
+        limit_concurrency=limits.max_concurrency,
+    )

@@ -44,12 +44,13 @@ function highlight(explanation) {
     if (token.start > pos) box.append(lineBreaks(text.slice(pos, token.start)));
     const span = document.createElement("span");
     span.textContent = text.slice(token.start, token.end);
-    span.className = "tok" + (token.read || token.contribution !== 0 ? "" : " unread");
-    if (token.contribution !== 0) {
-      span.classList.add(token.contribution > 0 ? "tok-pos" : "tok-neg");
-      span.style.background = colour(token.contribution, scale);
+    const c = token.contribution; // null: not scored (past the server's max_explain_tokens)
+    span.className = "tok" + (token.read || c ? "" : " unread");
+    if (c) {
+      span.classList.add(c > 0 ? "tok-pos" : "tok-neg");
+      span.style.background = colour(c, scale);
     }
-    span.title = `contribution ${token.contribution >= 0 ? "+" : ""}${token.contribution.toFixed(4)}` +
+    span.title = (c === null ? "not scored" : `contribution ${c >= 0 ? "+" : ""}${c.toFixed(4)}`) +
       (token.read ? "" : " (outside the part of a long review the GRU reads)");
     box.append(span);
     pos = token.end;
