@@ -1,5 +1,6 @@
 """The HTTP service through a real uvicorn server on 127.0.0.1, with httpx."""
 
+import itertools
 import json
 import socket
 import subprocess
@@ -52,6 +53,7 @@ def test_health_names_the_model_its_metrics_and_limits(http, model):
         "max_explain_tokens": 16,
         "explain_seconds": 30.0,
         "body_seconds": 1.0,
+        "header_seconds": 10.0,
         "keep_alive_seconds": 5.0,
         "max_concurrency": 64,
     }
@@ -220,6 +222,7 @@ def test_serve_command_starts_uvicorn_with_the_model_and_its_connection_limits(m
     port = free_port()
     command = [sys.executable, "-m", "gru_sentiment", "serve", str(model.run_dir)]
     options = ["--max-texts", "2", "--max-concurrency", "2", "--keep-alive-seconds", "1"]
+    options += ["--header-seconds", "1.5"]
     server = subprocess.Popen(
         command + ["--port", str(port), *options],
         stdout=subprocess.PIPE,
@@ -244,6 +247,17 @@ def test_serve_command_starts_uvicorn_with_the_model_and_its_connection_limits(m
             start = time.monotonic()
             answer = read_until_closed(client)  # the server closes the idle connection
         assert answer.startswith(b"HTTP/1.1 200 ") and time.monotonic() - start < 3
+
+        # A client trickling its headers a byte at a time is cut off at --header-seconds.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            start = time.monotonic()
+            with pytest.raises(OSError):  # reset or broken pipe once the server closed it
+                for byte in itertools.cycle(b"GET /health HTTP/1.1\r\nX-Slow: aaaaaaaa"):
+                    client.sendall(bytes([byte]))
+                    time.sleep(0.2)
+                    if time.monotonic() - start > 8:
+                        pytest.fail("a connection trickling its headers was held open")
+        assert 1.4 < time.monotonic() - start < 4
 
         # Two open connections fill --max-concurrency 2: a third is refused, then served.
         with (

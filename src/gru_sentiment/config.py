@@ -74,6 +74,10 @@ class Config:
     lr_factor: float = 0.5  # ReduceLROnPlateau on val_loss
     lr_patience: int = 1
     min_lr: float = 1e-5
+    # ULMFiT's fine-tuning (Howard & Ruder 2018; model/finetune.py), each off by default:
+    discriminative: float = 1.0  # encoder at learning_rate / this, embedding / this² (ULMFiT 2.6)
+    unfreeze: str = "none"  # "gradual": epoch 1 trains above the encoder, 2 adds it, 3 all
+    schedule: str = "plateau"  # or "slanted": a per-step triangle peaking at learning_rate
     bucket: bool = False  # length-bucketed batches instead of one global length
     seed: int = 42
 
@@ -143,6 +147,8 @@ CHOICES = {
     "pooling": ("max", "mean", "max+mean"),
     "monitor": MONITORS,
     "teacher": ("nb", "nb-idf"),
+    "unfreeze": ("none", "gradual"),
+    "schedule": ("plateau", "slanted"),
 }
 # Inclusive bounds: wide enough for any real use, narrow enough that a typo (max_len=1e9,
 # learning_rate=50) is an error rather than an out-of-memory crash or a NaN run.
@@ -168,6 +174,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "patience": (1, 10_000),
     "lr_patience": (1, 10_000),
     "min_lr": (1e-12, 10),
+    "discriminative": (1, 100),  # lower layers never learn faster than the head
     "seed": (0, 2**32 - 1),  # numpy's seed range
 }
 FRACTIONS = ("dropout", "dense_dropout", "embed_dropout", "lm_dropout")

@@ -189,6 +189,9 @@ def serve(
     body_seconds: Annotated[
         float, typer.Option(help="For a request body to arrive, seconds (408 after).")
     ] = 10.0,
+    header_seconds: Annotated[
+        float, typer.Option(help="For a request's headers to arrive, seconds (closed after).")
+    ] = 10.0,
     keep_alive_seconds: Annotated[
         float, typer.Option(help="An idle connection is closed after this, seconds.")
     ] = 5.0,
@@ -213,6 +216,7 @@ def serve(
         max_explain_tokens=max_explain_tokens,
         explain_seconds=explain_seconds,
         body_seconds=body_seconds,
+        header_seconds=header_seconds,
         keep_alive_seconds=keep_alive_seconds,
         max_concurrency=max_concurrency,
     )

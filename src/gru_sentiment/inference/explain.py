@@ -168,9 +168,7 @@ def to_ansi(explanation: Explanation, k: int = 5) -> str:
     lines = [summary(explanation), "", "".join(shown), ""]
     for positive, name in ((True, "positive"), (False, "negative")):
         top = explanation.top(k, positive)
-        words = (
-            ", ".join(f'"{printable(t.text)}" ({t.contribution:+.4f})' for t in top) or "none"
-        )
+        words = ", ".join(f'"{printable(t.text)}" ({t.contribution:+.4f})' for t in top) or "none"
         lines.append(f"towards {name}: {words}")
     lines.append(explanation.note)
     return "\n".join(lines)

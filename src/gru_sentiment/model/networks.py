@@ -10,17 +10,26 @@ from __future__ import annotations
 import keras
 
 from ..config import Config
+from .finetune import optimizer
 from .layers import MaskedGlobalMaxPooling1D
 
 RNN_CELLS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
 
 
 def build_model(cfg: Config) -> keras.Model:
-    """The network named by `cfg.arch`, built for (batch, time) int32 ids and compiled."""
+    """The network named by `cfg.arch`, built for (batch, time) int32 ids and compiled
+    (for one batch per epoch: training.fit recompiles for its own batches)."""
     builders = {"stacked": _stacked, "conv_gru": _stacked, "pooled": _pooled}
     model = builders[cfg.arch](cfg)
+    compile_model(model, cfg, steps_per_epoch=1)
+    return model
+
+
+def compile_model(model: keras.Model, cfg: Config, steps_per_epoch: int) -> None:
+    """Compile with the optimizer `cfg` asks for (a slanted schedule spans cfg.epochs of
+    `steps_per_epoch` batches), the binary cross-entropy and the reported metrics."""
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
+        optimizer=optimizer(model, cfg, steps_per_epoch),
         loss="binary_crossentropy",
         metrics=[
             "accuracy",
@@ -29,7 +38,6 @@ def build_model(cfg: Config) -> keras.Model:
             keras.metrics.AUC(name="auc"),
         ],
     )
-    return model
 
 
 def _stacked(cfg: Config) -> keras.Model:

@@ -1,10 +1,10 @@
 """Fitting with the tutorial's callbacks, made resumable.
 
 Early stopping (on `cfg.monitor`, best weights restored) and ReduceLROnPlateau (on
-val_loss) follow the exact rules of the Keras callbacks of the same name, but live in one
-callback whose state is saved after every epoch together with the model and optimizer.
-A killed run restarts from its last finished epoch with the same stopping / learning-rate
-state.
+val_loss; off under a slanted schedule) follow the exact rules of the Keras callbacks of
+the same name, but live in one callback whose state is saved after every epoch together
+with the model and optimizer. A killed run restarts from its last finished epoch with the
+same stopping / learning-rate state.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import keras
 
 from ..config import Config
 from ..io.files import read_json, write_atomic, write_json
+from .finetune import EpochClock
+from .networks import compile_model
 
 STATE_FILE = "state.json"
 LR_MIN_DELTA = 1e-4  # ReduceLROnPlateau's default; EarlyStopping's is 0
@@ -71,16 +73,18 @@ class ResumableTraining(keras.callbacks.Callback):
             self.model.stop_training = True
             self.log(f"early stopping after epoch {epoch + 1}: best was epoch {s['best_epoch']}")
 
-        # ReduceLROnPlateau(monitor="val_loss", factor, patience, min_lr)
-        if val_loss < s["lr_best"] - LR_MIN_DELTA:
-            s.update(lr_best=val_loss, lr_wait=0)
-        else:
-            s["lr_wait"] += 1
-            if s["lr_wait"] >= cfg.lr_patience and lr > cfg.min_lr:
-                new_lr = max(lr * cfg.lr_factor, cfg.min_lr)
-                optimizer.learning_rate.assign(new_lr)
-                s["lr_wait"] = 0
-                self.log(f"epoch {epoch + 1}: learning rate {lr:.2e} -> {new_lr:.2e}")
+        # ReduceLROnPlateau(monitor="val_loss", factor, patience, min_lr); a slanted
+        # schedule sets the learning rate of every step instead
+        if cfg.schedule == "plateau":
+            if val_loss < s["lr_best"] - LR_MIN_DELTA:
+                s.update(lr_best=val_loss, lr_wait=0)
+            else:
+                s["lr_wait"] += 1
+                if s["lr_wait"] >= cfg.lr_patience and lr > cfg.min_lr:
+                    new_lr = max(lr * cfg.lr_factor, cfg.min_lr)
+                    optimizer.learning_rate.assign(new_lr)
+                    s["lr_wait"] = 0
+                    self.log(f"epoch {epoch + 1}: learning rate {lr:.2e} -> {new_lr:.2e}")
 
         s["epochs_done"] = epoch + 1
         stale.append(s["last_model"])
@@ -116,7 +120,8 @@ def fit(
     log: Callable = print,
 ) -> tuple[keras.Model, dict]:
     """Train (or resume) until `cfg.epochs` or early stopping; return the best model and
-    the training state (history rows, best epoch)."""
+    the training state (history rows, best epoch). A fresh run is compiled here, with the
+    optimizer `cfg` asks for; a resumed one continues with its checkpoint's."""
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     state = load_state(checkpoint_dir)
     if state is not None:
@@ -128,6 +133,9 @@ def fit(
         }:
             orphan.unlink()  # a kill came between writing the state and deleting these
         log(f"resuming after epoch {state['epochs_done']} of {cfg.epochs}")
+    else:
+        # A fresh optimizer whose schedule (slanted) spans cfg.epochs of these batches.
+        compile_model(model, cfg, len(train_batches))
     callback = ResumableTraining(cfg, checkpoint_dir, state, log)
     done = callback.state["epochs_done"]
     if done < cfg.epochs and not callback.state["stopped_early"]:
@@ -136,7 +144,7 @@ def fit(
             validation_data=val_batches,
             epochs=cfg.epochs,
             initial_epoch=done,
-            callbacks=[callback],
+            callbacks=[callback, EpochClock()],
             # a progress bar on a terminal, one line per epoch in logs
             verbose=1 if sys.stdout.isatty() else 2,
         )

@@ -50,6 +50,7 @@ class Limits:
     max_explain_tokens: int = MAX_TOKENS  # tokens /explain scores; the others: null
     explain_seconds: float = 30.0  # then /explain answers 503
     body_seconds: float = 10.0  # for a request's body to arrive after its headers (408)
+    header_seconds: float = 10.0  # for a request's headers to arrive; then it is closed
     keep_alive_seconds: float = 5.0  # an idle connection is closed this long after a response
     max_concurrency: int = 64  # connections and requests at once; uvicorn answers 503 beyond
 
@@ -364,6 +365,40 @@ def create_app(model: SentimentModel, limits: Limits | None = None) -> FastAPI:
     return app
 
 
+def header_deadline(seconds: float) -> type:
+    """uvicorn's HTTP protocol (httptools), closing a connection whose request headers are
+    not complete `seconds` after it opened or after its previous response. uvicorn has no
+    such limit: a client sending one header byte at a time (slowloris) would hold its
+    connection, and its place under max_concurrency, forever."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class HeaderDeadline(HttpToolsProtocol):
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def on_headers_complete(self) -> None:
+            self._deadline.cancel()
+            super().on_headers_complete()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._arm()  # for the next request on this connection
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._deadline.cancel()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._deadline = self.loop.call_later(seconds, self._expire)
+
+        def _expire(self) -> None:
+            if not self.transport.is_closing():
+                self.transport.close()
+
+    return HeaderDeadline
+
+
 def serve(
     model: SentimentModel,
     host: str = "127.0.0.1",
@@ -382,4 +417,5 @@ def serve(
         access_log=access_log,
         timeout_keep_alive=limits.keep_alive_seconds,
         limit_concurrency=limits.max_concurrency,
+        http=header_deadline(limits.header_seconds),
     )
