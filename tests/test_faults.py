@@ -129,3 +129,22 @@ def test_a_run_folder_being_trained_is_refused_to_a_second_train(tmp_path):
     assert second.returncode == 2
     assert "being written by another gru-sentiment process" in second.stderr
     assert (run_dir / runs.CONFIG).read_text() == json.dumps({"config": {}})
+
+
+def test_cached_token_ids_killed_mid_write_are_redone_without_leftovers(tmp_path, monkeypatch):
+    from gru_sentiment.data.prepared import prepare_ids
+    from gru_sentiment.data.splits import DataSpec, load_splits
+
+    monkeypatch.setenv("GRU_SENTIMENT_HOME", str(tmp_path / "home"))
+    corpus = make_jsonl(tmp_path / "corpus.jsonl", n_train=80, n_test=40)
+    splits = load_splits(DataSpec(str(corpus)), seed=1, val_fraction=0.2, unlabeled=False)
+    _, first = prepare_ids(splits, 100, log=lambda _: None)
+    (folder,) = (tmp_path / "home" / "prepared").iterdir()
+    # what a process killed while writing ids.npy leaves: no "done", a hidden temporary
+    (folder / "done").unlink()
+    (folder / ".ids.npy.k1ll3d.npy").write_bytes(b"half")
+    lines = []
+    _, again = prepare_ids(splits, 100, log=lines.append)
+    assert "tokenized and encoded" in lines[0]
+    assert not list(folder.glob(".*")) and (folder / "done").exists()
+    assert all((a == b).all() for a, b in zip(first["test"], again["test"], strict=True))

@@ -9,15 +9,17 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
-from ..io.files import home_dir, write_atomic, write_text
+from ..io.files import home_dir, locked, remove_temporaries, write_atomic, write_text
 from .splits import SPLIT_ORDER, Splits
 from .text import TextEncoder
 
 # Encoded in this order; "unlabeled" (IMDB's train/unsup) is empty when the run has none.
 ENCODED_ORDER = (*SPLIT_ORDER, "unlabeled")
+CACHED = ("ids.npy", "ends.npy", "tokenizer.json", "done")  # the files of a cache entry
 
 
 def _texts(splits: Splits, name: str) -> list[str]:
@@ -35,25 +37,33 @@ def prepare_ids(
             key.update(text.encode())
         key.update(b"\0split")
     folder = home_dir() / "prepared" / key.hexdigest()[:20]
-    if (folder / "done").exists():
-        log(f"using cached token ids from {folder}")
-        ids = np.load(folder / "ids.npy", allow_pickle=False)
-        ends = np.load(folder / "ends.npy", allow_pickle=False)
-        seqs = np.split(ids, ends[:-1]) if len(ends) else []
-        encoded, start = {}, 0
-        for name in ENCODED_ORDER:
-            n = len(_texts(splits, name))
-            encoded[name] = seqs[start : start + n]
-            start += n
-        return TextEncoder.load(folder / "tokenizer.json"), encoded
-    started = time.perf_counter()
-    encoder = TextEncoder.fit(splits.train.texts + splits.validation.texts, vocab_size)
-    encoded = {name: encoder.encode(_texts(splits, name)) for name in ENCODED_ORDER}
-    log(f"tokenized and encoded in {time.perf_counter() - started:.1f} s")
-    every = [seq for name in ENCODED_ORDER for seq in encoded[name]]
-    ends = np.cumsum([len(seq) for seq in every])
-    write_atomic(folder / "ids.npy", lambda tmp: np.save(tmp, np.concatenate(every)))
-    write_atomic(folder / "ends.npy", lambda tmp: np.save(tmp, ends))
-    encoder.save(folder / "tokenizer.json")
-    write_text(folder / "done", "")  # last: marks the cache entry complete
-    return encoder, encoded
+    folder.mkdir(parents=True, exist_ok=True)
+    with locked(folder / "lock"):  # a second process waits, then reads what the first wrote
+        if (folder / "done").exists():
+            log(f"using cached token ids from {folder}")
+            return _load(folder, splits)
+        started = time.perf_counter()
+        encoder = TextEncoder.fit(splits.train.texts + splits.validation.texts, vocab_size)
+        encoded = {name: encoder.encode(_texts(splits, name)) for name in ENCODED_ORDER}
+        log(f"tokenized and encoded in {time.perf_counter() - started:.1f} s")
+        every = [seq for name in ENCODED_ORDER for seq in encoded[name]]
+        ends = np.cumsum([len(seq) for seq in every])
+        for name in CACHED:
+            remove_temporaries(folder / name)  # of a process killed while writing it
+        write_atomic(folder / "ids.npy", lambda tmp: np.save(tmp, np.concatenate(every)))
+        write_atomic(folder / "ends.npy", lambda tmp: np.save(tmp, ends))
+        encoder.save(folder / "tokenizer.json")
+        write_text(folder / "done", "")  # last: marks the cache entry complete
+        return encoder, encoded
+
+
+def _load(folder: Path, splits: Splits) -> tuple[TextEncoder, dict[str, list[np.ndarray]]]:
+    ids = np.load(folder / "ids.npy", allow_pickle=False)
+    ends = np.load(folder / "ends.npy", allow_pickle=False)
+    seqs = np.split(ids, ends[:-1]) if len(ends) else []
+    encoded, start = {}, 0
+    for name in ENCODED_ORDER:
+        n = len(_texts(splits, name))
+        encoded[name] = seqs[start : start + n]
+        start += n
+    return TextEncoder.load(folder / "tokenizer.json"), encoded

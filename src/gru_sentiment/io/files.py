@@ -39,6 +39,13 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
     return path
 
 
+def remove_temporaries(path: Path) -> None:
+    """Delete the temporary files that writes of `path` killed mid-way left beside it. Call
+    it holding the lock that keeps other writers of `path` out."""
+    for leftover in Path(path).parent.glob(f"{TEMP_PREFIX}{Path(path).name}.*"):
+        leftover.unlink(missing_ok=True)
+
+
 def write_text(path: Path, text: str) -> Path:
     return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 

@@ -25,7 +25,15 @@ from ..data.text import TextEncoder
 from ..errors import ConfigError
 from ..evaluation import metrics
 from ..io import runs
-from ..io.files import home_dir, read_json, write_atomic, write_json, write_text
+from ..io.files import (
+    home_dir,
+    locked,
+    read_json,
+    remove_temporaries,
+    write_atomic,
+    write_json,
+    write_text,
+)
 from .outputs import history_csv, validation_accuracy, versions, write_evaluation
 
 Log = Callable[[str], object]
@@ -176,17 +184,20 @@ def word2vec(encoder: TextEncoder, encoded: dict, cfg: Config, log: Log) -> np.n
         key.update(seq.tobytes())
     name = f"word2vec-{key.hexdigest()[:16]}-{cfg.embed_dim}-{cfg.word2vec_epochs}-{cfg.seed}"
     cached = home_dir() / "prepared" / f"{name}.npy"
-    if cached.exists():
-        log(f"using cached word2vec vectors {cached}")
-        return np.load(cached, allow_pickle=False)
-    started = time.perf_counter()
-    log(f"word2vec on {len(seqs):,} reviews ...")
-    matrix = word2vec_matrix(
-        seqs, cfg.vocab_size, cfg.embed_dim, cfg.word2vec_epochs, cfg.seed, log
-    )
-    log(f"word2vec done in {time.perf_counter() - started:.0f} s")
-    write_atomic(cached, lambda tmp: np.save(tmp, matrix))
-    return matrix
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    with locked(cached.with_name(f".{name}.lock")):  # a second process waits for the first
+        if cached.exists():
+            log(f"using cached word2vec vectors {cached}")
+            return np.load(cached, allow_pickle=False)
+        started = time.perf_counter()
+        log(f"word2vec on {len(seqs):,} reviews ...")
+        matrix = word2vec_matrix(
+            seqs, cfg.vocab_size, cfg.embed_dim, cfg.word2vec_epochs, cfg.seed, log
+        )
+        log(f"word2vec done in {time.perf_counter() - started:.0f} s")
+        remove_temporaries(cached)  # of a process killed while writing it
+        write_atomic(cached, lambda tmp: np.save(tmp, matrix))
+        return matrix
 
 
 def batches(seqs: list[np.ndarray], labels: np.ndarray, cfg: Config, training: bool = False):
