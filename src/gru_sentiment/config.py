@@ -61,9 +61,6 @@ class Config:
     # Distillation: this many unlabeled reviews join the network's training data, labelled
     # with the soft probabilities of the n-gram model fitted on the train split.
     distill_unlabeled: int = 0
-    # The teacher: "nb" (NB-LR) or "nb-idf" (its mean with an idf-weighted logistic
-    # regression on the same n-grams)
-    teacher: str = "nb"
     # --- training
     batch_size: int = 128
     epochs: int = 8
@@ -146,7 +143,6 @@ CHOICES = {
     "cell": ("gru", "lstm"),
     "pooling": ("max", "mean", "max+mean"),
     "monitor": MONITORS,
-    "teacher": ("nb", "nb-idf"),
     "unfreeze": ("none", "gradual"),
     "schedule": ("plateau", "slanted"),
 }

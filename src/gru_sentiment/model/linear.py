@@ -112,43 +112,6 @@ class NBLogistic:
         return cls(weights, spec["bias"], spec["ngram_max"], spec["n_features"])
 
 
-@dataclass
-class IdfLogistic:
-    """Logistic regression on the same hashed binary 1..n-grams as NBLogistic, idf-weighted
-    and L2-normalised per review: a second view of the n-grams, whose errors differ
-    enough from NB-LR's that their mean is the better distillation teacher."""
-
-    model: LogisticRegression
-    idf: np.ndarray  # (n_features,) float32
-    ngram_max: int = 3
-    n_features: int = 2**22
-
-    @classmethod
-    def fit(
-        cls,
-        seqs: Sequence[np.ndarray],
-        labels: np.ndarray,
-        c: float = 30.0,
-        ngram_max: int = 3,
-        n_features: int = 2**22,
-    ) -> IdfLogistic:
-        x = ngram_features(seqs, ngram_max, n_features)  # (n, n_features) binary
-        df = np.asarray(x.sum(0)).ravel()
-        idf = (np.log((1 + len(seqs)) / (1 + df)) + 1).astype(np.float32)  # smoothed
-        model = LogisticRegression(C=c, max_iter=3000).fit(cls._weigh(x, idf), labels)
-        return cls(model, idf, ngram_max, n_features)
-
-    def logits(self, seqs: Sequence[np.ndarray]) -> np.ndarray:
-        x = ngram_features(seqs, self.ngram_max, self.n_features)
-        return self.model.decision_function(self._weigh(x, self.idf))
-
-    @staticmethod
-    def _weigh(x, idf: np.ndarray):
-        from sklearn.preprocessing import normalize
-
-        return normalize(x @ sparse.diags(idf))
-
-
 def ngram_features(seqs: Sequence[np.ndarray], ngram_max: int, n_features: int):
     """(len(seqs), n_features) binary float32 CSR matrix: which hashed 1..ngram_max-grams
     of token ids each sequence contains.

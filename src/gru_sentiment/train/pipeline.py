@@ -220,33 +220,22 @@ def batches(seqs: list[np.ndarray], labels: np.ndarray, cfg: Config, training: b
 def training_data(cfg: Config, splits: Splits, encoded: dict, log: Log):
     """The reviews the network trains on and their labels: the train split, plus, with
     `cfg.distill_unlabeled`, that many unlabeled reviews labelled with the soft
-    probabilities of an n-gram teacher fitted on the train split (distillation: the GRU
+    probabilities of the n-gram model fitted on the train split (distillation: the GRU
     learns the n-gram model's knowledge from reviews no person labelled)."""
     seqs, labels = encoded["train"], splits.train.labels.astype(np.float32)
     n = min(cfg.distill_unlabeled, len(encoded["unlabeled"]))
     if not n:
         return seqs, labels
+    from ..model.linear import NBLogistic
+
     started = time.perf_counter()
+    teacher = NBLogistic.fit(encoded["train"], splits.train.labels)
     picked = np.random.default_rng(cfg.seed).permutation(len(encoded["unlabeled"]))[:n]
     unlabeled = [encoded["unlabeled"][i] for i in picked]
-    logits = teacher_logits(cfg.teacher, encoded["train"], splits.train.labels, unlabeled)
-    soft = 1 / (1 + np.exp(-logits))  # (n,) P(positive) by the teacher
+    soft = 1 / (1 + np.exp(-teacher.logits(unlabeled)))  # (n,) P(positive) by the teacher
     seconds = time.perf_counter() - started
-    log(f"{n:,} unlabeled reviews labelled by the {cfg.teacher} teacher in {seconds:.0f} s")
+    log(f"{n:,} unlabeled reviews labelled by the n-gram model in {seconds:.0f} s")
     return seqs + unlabeled, np.concatenate([labels, soft.astype(np.float32)])
-
-
-def teacher_logits(teacher: str, seqs: list, labels: np.ndarray, unlabeled: list) -> np.ndarray:
-    """(len(unlabeled),) log-odds of the distillation teacher fitted on (seqs, labels):
-    "nb" NB-LR; "nb-idf" the mean of NB-LR's and the idf logistic regression's, the
-    latter rescaled to NB-LR's spread on the unlabeled reviews (no labels needed)."""
-    from ..model.linear import IdfLogistic, NBLogistic
-
-    nb = NBLogistic.fit(seqs, labels).logits(unlabeled)
-    if teacher == "nb":
-        return nb
-    idf = IdfLogistic.fit(seqs, labels).logits(unlabeled)
-    return 0.5 * nb + 0.5 * idf * (nb.std() / idf.std())
 
 
 def fit(model, cfg: Config, splits: Splits, encoded: dict, run_dir: Path, log: Log):
