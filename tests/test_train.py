@@ -186,6 +186,31 @@ def test_distillation_adds_unlabeled_reviews_with_the_teachers_soft_labels():
     assert lines and "30 unlabeled reviews labelled" in lines[0]
 
 
+def test_a_run_folder_can_be_the_teacher(pooled_run):
+    import numpy as np
+
+    from gru_sentiment import SentimentModel
+    from gru_sentiment.config import Config
+    from gru_sentiment.data.corpus import Split
+    from gru_sentiment.data.splits import Splits
+    from gru_sentiment.train.pipeline import training_data
+
+    texts = ["great wonderful film", "awful boring plot", "loved it", "dull and terrible"]
+    labels = np.array([1, 0], np.int8)
+    split = Split("train", ["a", "b"], texts[:2], labels, labels * 0)
+    splits = Splits(split, split, split, "memory", {}, texts)
+    ids = [np.array([1, 5], np.int32), np.array([1, 6], np.int32)]
+    encoded = {"train": ids, "unlabeled": [np.array([1, i], np.int32) for i in range(4)]}
+    cfg = Config(distill_unlabeled=4, teacher=str(pooled_run), seed=7)
+    lines = []
+    taught, soft = training_data(cfg, splits, encoded, lines.append)
+    order = np.random.default_rng(7).permutation(4)  # the reviews it picked, in order
+    assert [int(seq[1]) for seq in taught[2:]] == list(order)
+    expected = [p.probability for p in SentimentModel.load(pooled_run).predict(texts)]
+    assert soft[2:] == pytest.approx([expected[i] for i in order], abs=1e-5)
+    assert f"labelled by the model of {pooled_run}" in lines[-1]
+
+
 def test_train_refuses_the_current_folder_before_reading_data(tmp_path, monkeypatch):
     (tmp_path / "mine.txt").write_text("keep me")
     monkeypatch.chdir(tmp_path)

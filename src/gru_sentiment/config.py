@@ -61,6 +61,9 @@ class Config:
     # Distillation: this many unlabeled reviews join the network's training data, labelled
     # with the soft probabilities of the n-gram model fitted on the train split.
     distill_unlabeled: int = 0
+    # The run folder whose model labels them instead (e.g. a hybrid run of the same seed:
+    # a stronger teacher than the n-gram model); None: the n-gram model.
+    teacher: str | None = None
     # --- training
     batch_size: int = 128
     epochs: int = 8

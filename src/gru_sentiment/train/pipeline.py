@@ -220,21 +220,31 @@ def batches(seqs: list[np.ndarray], labels: np.ndarray, cfg: Config, training: b
 def training_data(cfg: Config, splits: Splits, encoded: dict, log: Log):
     """The reviews the network trains on and their labels: the train split, plus, with
     `cfg.distill_unlabeled`, that many unlabeled reviews labelled with the soft
-    probabilities of the n-gram model fitted on the train split (distillation: the GRU
-    learns the n-gram model's knowledge from reviews no person labelled)."""
+    probabilities of a teacher (distillation: the GRU learns the teacher's knowledge from
+    reviews no person labelled): the n-gram model fitted on the train split, or the
+    model of the run folder `cfg.teacher`."""
     seqs, labels = encoded["train"], splits.train.labels.astype(np.float32)
     n = min(cfg.distill_unlabeled, len(encoded["unlabeled"]))
     if not n:
         return seqs, labels
-    from ..model.linear import NBLogistic
-
     started = time.perf_counter()
-    teacher = NBLogistic.fit(encoded["train"], splits.train.labels)
     picked = np.random.default_rng(cfg.seed).permutation(len(encoded["unlabeled"]))[:n]
     unlabeled = [encoded["unlabeled"][i] for i in picked]
-    soft = 1 / (1 + np.exp(-teacher.logits(unlabeled)))  # (n,) P(positive) by the teacher
-    seconds = time.perf_counter() - started
-    log(f"{n:,} unlabeled reviews labelled by the n-gram model in {seconds:.0f} s")
+    if cfg.teacher:
+        from ..inference.model import SentimentModel
+
+        teacher = SentimentModel.load(cfg.teacher)
+        if teacher.cfg.seed != cfg.seed:
+            log(f"note: the teacher {cfg.teacher} was trained on another split (its seed)")
+        soft, _ = teacher.score([splits.unlabeled[i] for i in picked], teacher.cfg.keep)
+        name = f"the model of {cfg.teacher}"
+    else:
+        from ..model.linear import NBLogistic
+
+        ngrams = NBLogistic.fit(encoded["train"], splits.train.labels)
+        soft = 1 / (1 + np.exp(-ngrams.logits(unlabeled)))  # (n,) P(positive)
+        name = "the n-gram model"
+    log(f"{n:,} unlabeled reviews labelled by {name} in {time.perf_counter() - started:.0f} s")
     return seqs + unlabeled, np.concatenate([labels, soft.astype(np.float32)])
 
 
