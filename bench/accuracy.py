@@ -11,7 +11,8 @@ n-gram branch (NB-weighted logistic regression). Prediction speed is the default
 scoring the test reviews through `SentimentModel.predict`.
 
 A model is a preset name, or `label=preset+FIELD=VALUE+...` for an ablation row, e.g.
-`--models scratch=recurrent+pretrain_lm=false`. Writes bench/results/<date>-<name>.json
+`--models scratch=recurrent+pretrain_lm=false`; `{seed}` in a value stands for the run's seed
+(`teacher=runs/bench/hybrid-seed{seed}`). Writes bench/results/<date>-<name>.json
 and a markdown table beside it, with the CPU's model and flags (machines differ).
 """
 
@@ -36,7 +37,8 @@ CLI = [sys.executable, "-m", "gru_sentiment"]
 def train(model: str, seed: int, run_dir: Path, extra: list[str], env: dict) -> dict:
     """Train one run of `model` (see the module doc) in its own process; its metrics plus
     the wall-clock seconds."""
-    preset, *overrides = model.split("=", 1)[-1].split("+")
+    # "{seed}" in a value is the run's seed, e.g. teacher=runs/bench/hybrid-seed{seed}
+    preset, *overrides = model.split("=", 1)[-1].replace("{seed}", str(seed)).split("+")
     extra = [*extra, *(arg for o in overrides for arg in ("--set", o))]
     command = [
         *CLI,
