@@ -2,7 +2,7 @@ import csv
 import json
 
 import pytest
-from conftest import TINY
+from conftest import TINY, counts, make_imdb
 from typer.testing import CliRunner
 
 from gru_sentiment.cli import app
@@ -90,7 +90,8 @@ def test_unfinished_run_with_another_config_is_not_mixed(tmp_path, corpus_jsonl)
     assert result.exit_code == 2 and "another configuration" in result.output
 
 
-@pytest.mark.parametrize("name", list(PRESETS))
+# `student` is `hybrid` trained twice; the teacher mechanism has its own test below.
+@pytest.mark.parametrize("name", [name for name in PRESETS if name != "student"])
 def test_every_preset_trains_and_reloads(tmp_path, corpus_jsonl, name):
     run_dir = tmp_path / name
     result = runner.invoke(
@@ -201,14 +202,35 @@ def test_a_run_folder_can_be_the_teacher(pooled_run):
     splits = Splits(split, split, split, "memory", {}, texts)
     ids = [np.array([1, 5], np.int32), np.array([1, 6], np.int32)]
     encoded = {"train": ids, "unlabeled": [np.array([1, i], np.int32) for i in range(4)]}
-    cfg = Config(distill_unlabeled=4, teacher=str(pooled_run), seed=7)
+    cfg = Config(distill_unlabeled=4, seed=7)
     lines = []
-    taught, soft = training_data(cfg, splits, encoded, lines.append)
+    taught, soft = training_data(cfg, splits, encoded, lines.append, teacher=pooled_run)
     order = np.random.default_rng(7).permutation(4)  # the reviews it picked, in order
     assert [int(seq[1]) for seq in taught[2:]] == list(order)
     expected = [p.probability for p in SentimentModel.load(pooled_run).predict(texts)]
     assert soft[2:] == pytest.approx([expected[i] for i in order], abs=1e-5)
     assert f"labelled by the model of {pooled_run}" in lines[-1]
+
+
+def test_a_teacher_preset_is_trained_once_and_reused(tmp_path, monkeypatch):
+    from gru_sentiment.data import imdb
+
+    for folder, count in counts(40, 20).items():  # the layout of IMDB, smaller
+        monkeypatch.setitem(imdb.IMDB_COUNTS, folder, count)
+    monkeypatch.setenv("GRU_SENTIMENT_HOME", str(tmp_path / "home"))
+    data = make_imdb(tmp_path / "imdb", per_folder=40, unsup=20)
+    common = ["train", "--preset", "tutorial", "--data", str(data), "--epochs", "1", *TINY]
+    common += ["--set", "teacher=tutorial", "--set", "distill_unlabeled=20"]
+    first = runner.invoke(app, [*common, "--out", str(tmp_path / "a")])
+    assert first.exit_code == 0, first.output
+    assert "training the teacher first: preset tutorial, seed 42" in first.output
+    assert "20 unlabeled reviews labelled by the model of" in first.output
+    (teacher,) = (tmp_path / "home" / "teachers").iterdir()
+    assert runs.is_complete(teacher)
+    second = runner.invoke(app, [*common, "--out", str(tmp_path / "b")])
+    assert second.exit_code == 0, second.output
+    assert f"using the teacher run {teacher}" in second.output
+    assert "training the teacher" not in second.output
 
 
 def test_train_refuses_the_current_folder_before_reading_data(tmp_path, monkeypatch):

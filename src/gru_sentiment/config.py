@@ -61,8 +61,8 @@ class Config:
     # Distillation: this many unlabeled reviews join the network's training data, labelled
     # with the soft probabilities of the n-gram model fitted on the train split.
     distill_unlabeled: int = 0
-    # The run folder whose model labels them instead (e.g. a hybrid run of the same seed:
-    # a stronger teacher than the n-gram model); None: the n-gram model.
+    # What labels them instead of the n-gram model: a run folder, or a preset name (that
+    # preset is trained first, with this seed, and cached); None: the n-gram model.
     teacher: str | None = None
     # --- training
     batch_size: int = 128
@@ -212,6 +212,9 @@ PRESETS: dict[str, Config] = {
 }
 # The default: the recurrent preset plus an n-gram branch, stacked on validation.
 PRESETS["hybrid"] = PRESETS["recurrent"].replace(preset="hybrid", ngram_branch=True)
+# Two trainings: a first hybrid labels the unlabeled reviews (a stronger teacher than the
+# n-gram model), then the hybrid is trained again with its GRU learning from those labels.
+PRESETS["student"] = PRESETS["hybrid"].replace(preset="student", teacher="hybrid")
 DEFAULT_PRESET = "hybrid"
 
 

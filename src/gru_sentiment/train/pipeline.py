@@ -11,6 +11,7 @@ loaded (bad input loses nothing).
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Config
+from ..config import PRESETS, Config, preset
 from ..data.prepared import prepare_ids
 from ..data.splits import DataSpec, Splits, load_splits
 from ..data.text import TextEncoder
@@ -60,6 +61,7 @@ def train_run(
     cfg = run_config(cfg, lm)
     runs.check_destination(run_dir)
     splits = load_data(spec, cfg, log)
+    teacher = teacher_folder(cfg, spec, splits, log)  # before the seed: it trains a model
     record = {"config": cfg.to_dict(), "data": spec.__dict__}
     with runs.claim(run_dir, record, force):
         write_record(run_dir, record, splits)
@@ -68,7 +70,7 @@ def train_run(
         encoder.save(run_dir / runs.TOKENIZER)
         model = build(cfg)
         initialise(model, cfg, encoder, encoded, run_dir, log, lm)
-        model, state = fit(model, cfg, splits, encoded, run_dir, log)
+        model, state = fit(model, cfg, splits, encoded, run_dir, log, teacher)
         val_probs, test_probs, components = score(model, cfg, splits, encoded, run_dir, log)
         return write_outputs(
             run_dir, cfg, splits, encoded, model, state, val_probs, test_probs, components, log
@@ -81,6 +83,30 @@ def run_config(cfg: Config, lm: Path | None) -> Config:
     if lm is None:
         return cfg
     return cfg.replace(pretrain_lm=True, pretrain_word2vec=False).validate()
+
+
+def teacher_folder(cfg: Config, spec: DataSpec, splits: Splits, log: Log) -> Path | None:
+    """The run folder whose model labels the distilled reviews: None for the n-gram
+    model (or when there is nothing to distil), the folder `cfg.teacher` names, or, when
+    it names a preset, that preset trained with this seed on the same data, in the cache
+    (reused when there: one teacher serves every student of that seed)."""
+    if not cfg.teacher or not cfg.distill_unlabeled or not splits.unlabeled:
+        return None
+    if cfg.teacher not in PRESETS:
+        return Path(cfg.teacher)
+    teacher = preset(cfg.teacher).replace(
+        preset=cfg.teacher, seed=cfg.seed, val_fraction=cfg.val_fraction
+    )
+    if teacher.teacher in PRESETS:
+        raise ConfigError(f"the teacher preset {cfg.teacher} has a teacher preset itself")
+    record = json.dumps({"config": teacher.to_dict(), "data": spec.__dict__}, sort_keys=True)
+    folder = home_dir() / "teachers" / hashlib.sha256(record.encode()).hexdigest()[:20]
+    if runs.is_complete(folder):
+        log(f"using the teacher run {folder}")
+        return folder
+    log(f"training the teacher first: preset {cfg.teacher}, seed {cfg.seed}, in {folder}")
+    train_run(teacher, folder, spec, log=log)
+    return folder
 
 
 def pretrain_lm(
@@ -217,12 +243,14 @@ def batches(seqs: list[np.ndarray], labels: np.ndarray, cfg: Config, training: b
     )
 
 
-def training_data(cfg: Config, splits: Splits, encoded: dict, log: Log):
+def training_data(
+    cfg: Config, splits: Splits, encoded: dict, log: Log, teacher: Path | None = None
+):
     """The reviews the network trains on and their labels: the train split, plus, with
     `cfg.distill_unlabeled`, that many unlabeled reviews labelled with the soft
     probabilities of a teacher (distillation: the GRU learns the teacher's knowledge from
     reviews no person labelled): the n-gram model fitted on the train split, or the
-    model of the run folder `cfg.teacher`."""
+    model of the run folder `teacher` (`teacher_folder`)."""
     seqs, labels = encoded["train"], splits.train.labels.astype(np.float32)
     n = min(cfg.distill_unlabeled, len(encoded["unlabeled"]))
     if not n:
@@ -230,14 +258,14 @@ def training_data(cfg: Config, splits: Splits, encoded: dict, log: Log):
     started = time.perf_counter()
     picked = np.random.default_rng(cfg.seed).permutation(len(encoded["unlabeled"]))[:n]
     unlabeled = [encoded["unlabeled"][i] for i in picked]
-    if cfg.teacher:
+    if teacher is not None:
         from ..inference.model import SentimentModel
 
-        teacher = SentimentModel.load(cfg.teacher)
-        if teacher.cfg.seed != cfg.seed:
-            log(f"note: the teacher {cfg.teacher} was trained on another split (its seed)")
-        soft, _ = teacher.score([splits.unlabeled[i] for i in picked], teacher.cfg.keep)
-        name = f"the model of {cfg.teacher}"
+        model = SentimentModel.load(teacher)
+        if model.cfg.seed != cfg.seed:
+            log(f"note: the teacher {teacher} was trained on another split (its seed)")
+        soft, _ = model.score([splits.unlabeled[i] for i in picked], model.cfg.keep)
+        name = f"the model of {teacher}"
     else:
         from ..model.linear import NBLogistic
 
@@ -248,11 +276,12 @@ def training_data(cfg: Config, splits: Splits, encoded: dict, log: Log):
     return seqs + unlabeled, np.concatenate([labels, soft.astype(np.float32)])
 
 
-def fit(model, cfg: Config, splits: Splits, encoded: dict, run_dir: Path, log: Log):
-    """Train with early stopping, resumable from the run's checkpoints; (best model, state)."""
+def fit(model, cfg: Config, splits: Splits, encoded: dict, run_dir: Path, log: Log, teacher=None):
+    """Train with early stopping, resumable from the run's checkpoints; (best model, state).
+    `teacher`: the run folder that labels the distilled reviews (None: the n-gram model)."""
     from ..model import training
 
-    seqs, labels = training_data(cfg, splits, encoded, log)
+    seqs, labels = training_data(cfg, splits, encoded, log, teacher)
     started = time.perf_counter()
     model, state = training.fit(
         model,
