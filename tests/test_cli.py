@@ -20,6 +20,8 @@ COMMANDS = [
     "serve",
     "report",
     "experiment",
+    "pretrain",
+    "tune",
 ]
 
 

@@ -265,6 +265,7 @@ def test_cli_jsonl_keeps_fields_and_reports_bad_rows(run_dir, tmp_path):
         "not json",
         {"text": None, "id": "d"},
         {"text": "great", "id": "e", "extra": [1, 2]},
+        '{"text": "great \\ud800 film", "id": "f"}',  # a lone surrogate: no UTF-8 for it
     ]
     source.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n")
     out = tmp_path / "out.jsonl"
@@ -272,7 +273,8 @@ def test_cli_jsonl_keeps_fields_and_reports_bad_rows(run_dir, tmp_path):
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(rows) == 5
+    assert len(rows) == 6
+    assert rows[5]["text"] == "great \ud800 film" and rows[5]["error"].startswith("undecodable")
     assert rows[0]["probability"] == "mine" and isinstance(rows[0]["model_probability"], float)
     assert rows[1]["id"] == "b" and rows[1]["predicted"] is None
     assert rows[1]["error"] == "no 'text' field"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from . import apply, report, train
+from . import apply, report, train, tune
 
 app = typer.Typer(
     help="GRU sentiment classification of movie reviews: explore, train, evaluate, apply.",
@@ -25,6 +25,7 @@ app.command()(train.baseline)
 app.command("evaluate")(train.evaluate_cmd)
 app.command()(report.report)
 app.command()(report.experiment)
+app.command()(tune.tune)
 app.command()(train.params)
 app.command()(apply.predict)
 app.command()(apply.explain)

@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from ..cluster.session import ENGINES, require
+from ..cluster.shards import FORMATS
 from ..data.text import KEEP
 from ..io.terminal import printable
 from .common import CpuOpt, TextColumnOpt, check_positive, fail, load_or_fail
@@ -30,10 +32,14 @@ LongOpt = Annotated[
 ]
 
 
-def load_model(run_dir: Path, cpu: bool, long: str | None = None):
-    """The run's SentimentModel, or a one-line error."""
+def check_long(long: str | None) -> None:
     if long is not None and long not in KEEP:
         fail(f"--long must be one of {', '.join(KEEP)}, not {long!r}")
+
+
+def load_model(run_dir: Path, cpu: bool, long: str | None = None):
+    """The run's SentimentModel, or a one-line error."""
+    check_long(long)
     from ..runtime import prepare
 
     prepare(cpu)
@@ -49,15 +55,40 @@ def predict(
     ] = None,
     input_: Annotated[
         Path | None,
-        typer.Option("--input", help=".txt (one review per line), .csv or .jsonl file."),
+        typer.Option(
+            "--input",
+            help=".txt (one review per line), .csv or .jsonl file; --engine ray: also "
+            ".parquet, and a folder or a quoted glob of such files.",
+        ),
     ] = None,
     text_column: TextColumnOpt = "text",
     output: Annotated[
         Path | None,
-        typer.Option(help=".csv or .jsonl: input columns + predictions, same rows, same order."),
+        typer.Option(
+            help=".csv or .jsonl: input columns + predictions, same rows, same order; "
+            "--engine ray: a new folder, one shard per input file."
+        ),
     ] = None,
     long: LongOpt = None,
     batch: Annotated[int, typer.Option(help="Rows read and predicted at a time.")] = 1024,
+    engine: Annotated[
+        str,
+        typer.Option(help="local (this process) or ray (Ray Data workers; the cluster extra)."),
+    ] = "local",
+    workers: Annotated[
+        int | None, typer.Option(help="--engine ray: scoring workers, a model each [default: 2].")
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="--engine ray: join a running Ray cluster (auto or HOST:PORT); default: a "
+            "local Ray, started and stopped with the command."
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help=f"--engine ray: {' | '.join(FORMATS)} [default: parquet]."),
+    ] = None,
     cpu: CpuOpt = False,
 ) -> None:
     """Predict the sentiment of new reviews with a trained run.
@@ -67,9 +98,20 @@ def predict(
     error (empty text, bytes that are not UTF-8, ...: the other rows are still predicted).
     Files are streamed: memory stays bounded on any number of rows.
 
+    With --engine ray, files are scored by a pool of Ray workers (on this machine, or on
+    the cluster at --address) into a folder of shards that appears complete or not at all.
+
     Example: gru-sentiment predict runs/tutorial "A moving, beautifully acted film."
     """
-    check_positive(batch=batch)
+    check_positive(batch=batch, workers=workers)
+    if engine not in ENGINES:
+        fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine == "ray":
+        ray_options = (workers or 2, address, fmt or "parquet")
+        _predict_on_ray(run_dir, texts, input_, output, text_column, long, batch, *ray_options, cpu)
+        return
+    if (workers, address, fmt) != (None, None, None):
+        fail("--workers, --address and --format apply to --engine ray only")
     if texts and input_:
         fail("give reviews as arguments or with --input, not both")
     if input_ is None and not texts and sys.stdin.isatty():
@@ -106,6 +148,58 @@ def predict(
         with progress or nullcontext():
             written = write_rows(output, columns, results)
         typer.echo(f"wrote {written:,} rows to {output}", err=True)
+    _print_errors(errors)
+
+
+def _predict_on_ray(
+    run_dir: Path,
+    texts: list[str] | None,
+    input_: Path | None,
+    output: Path | None,
+    text_column: str,
+    long: str | None,
+    batch: int,
+    workers: int,
+    address: str | None,
+    fmt: str,
+    cpu: bool,
+) -> None:
+    """predict --engine ray: the shards of --input scored on Ray into the folder --output."""
+    if texts or input_ is None or output is None:
+        fail("--engine ray reads --input (a file, a folder or a glob) into an --output folder")
+    if fmt not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    check_long(long)
+    load_or_fail(require, "--engine ray", "ray", "pyarrow")
+    from ..cluster import scoring
+    from ..cluster.shards import input_files
+
+    files = load_or_fail(input_files, input_)
+    errors: Counter = Counter()
+    summary = load_or_fail(
+        scoring.score_files,
+        run_dir,
+        files,
+        output,
+        fmt,
+        workers,
+        batch,
+        long,
+        text_column,
+        address,
+        cpu,
+        tally=lambda pairs: _tally(pairs, errors),
+    )
+    typer.echo(
+        f"wrote {summary.rows:,} rows ({sum(errors.values()):,} not predicted) in "
+        f"{summary.shards} shards to {output} in {summary.seconds:.1f} s: "
+        f"{summary.rows / summary.seconds:,.0f} reviews/s",
+        err=True,
+    )
+    _print_errors(errors)
+
+
+def _print_errors(errors: Counter) -> None:
     for reason, count in errors.most_common():
         typer.echo(
             f"not predicted: {count:,} {'row' if count == 1 else 'rows'}, {printable(reason)}",

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..cluster.session import ENGINES, require
 from ..io.terminal import printable
 from ..train.experiments import NAMES as EXPERIMENTS
 from .common import (
@@ -104,11 +105,20 @@ def experiment(
     ] = None,
     text_column: TextColumnOpt = "text",
     label_column: LabelColumnOpt = "label",
+    engine: Annotated[
+        str,
+        typer.Option(help="local (one run after another) or ray (runs in parallel on Ray)."),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="--engine ray: a running Ray cluster (auto or HOST:PORT)."),
+    ] = None,
     cpu: CpuOpt = False,
 ) -> None:
     """Run one of the tutorial's suggested experiments; write a table and a plot.
 
     Default: a subset (4,000 train / 4,000 test reviews, 3 epochs, 2 seeds); --full: all data.
+    With --engine ray its runs train in parallel, one CPU each, on this machine or a cluster.
 
     Example: gru-sentiment experiment maxlen --data ../shared/data/aclImdb.tar.gz
     """
@@ -127,7 +137,18 @@ def experiment(
             fail(f"{path} is not a run folder with predictions.csv")
     if vectors and not vectors.is_file():
         fail(f"vectors file does not exist: {vectors}")
+    if engine not in ENGINES:
+        fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if address and engine != "ray":
+        fail("--address applies to --engine ray only")
     from ..train import experiments
+
+    train_all = experiments.train_each
+    if engine == "ray":
+        from ..cluster.trials import ray_runner
+
+        load_or_fail(require, "--engine ray", "ray")
+        train_all = ray_runner(address)
 
     if not full:
         train_limit = train_limit or experiments.TRAIN_LIMIT
@@ -154,5 +175,6 @@ def experiment(
         runs_dir=runs_dir,
         run_dirs=run,
         vectors=vectors,
+        train_all=train_all,
     )
     typer.echo(experiments.to_markdown(results))

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..config import DEFAULT_PRESET, PRESETS
+from ..config import DEFAULT_PRESET, PRESETS, parse_overrides
 from .common import (
     CpuOpt,
     DataOpt,
@@ -29,10 +29,20 @@ from .common import (
 
 def train(
     preset_name: Annotated[
-        str, typer.Option("--preset", help=f"One of: {', '.join(PRESETS)}.")
-    ] = DEFAULT_PRESET,
+        str | None,
+        typer.Option("--preset", help=f"One of: {', '.join(PRESETS)} [default: {DEFAULT_PRESET}]."),
+    ] = None,
+    preset_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="A JSON or YAML file of config fields instead of a preset (what `tune` "
+            "writes as best-preset.json)."
+        ),
+    ] = None,
     data: DataOpt = None,
-    out: Annotated[Path | None, typer.Option(help="Run folder; default runs/<preset>.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Run folder; default runs/<preset or file name>.")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (data split, init, order).")] = None,
     epochs: Annotated[int | None, typer.Option(help="Maximum epochs.")] = None,
     train_limit: TrainLimitOpt = None,
@@ -55,8 +65,18 @@ def train(
     check_positive(epochs=epochs, train_limit=train_limit, test_limit=test_limit)
     if lm is not None and not (lm / "manifest.json").is_file():
         fail(f"{lm} is not a complete language-model folder (run `gru-sentiment pretrain`)")
-    cfg = resolve_config(preset_name, set_ or [], seed=seed, epochs=epochs)
-    run_dir = out or Path("runs") / preset_name
+    if preset_name and preset_file:
+        fail("give --preset or --preset-file, not both")
+    if preset_file is None:
+        preset_name = preset_name or DEFAULT_PRESET
+        cfg = resolve_config(preset_name, set_ or [], seed=seed, epochs=epochs)
+    else:
+        from ..cluster.presets import read_preset
+
+        flags = {k: v for k, v in {"seed": seed, "epochs": epochs}.items() if v is not None}
+        cfg = load_or_fail(read_preset, preset_file).replace(**flags)
+        cfg = load_or_fail(parse_overrides, cfg, set_ or [])
+    run_dir = out or Path("runs") / (preset_name or preset_file.stem)
     from ..data.splits import DataSpec
     from ..io.runs import differences, is_complete, tidy
     from ..train.pipeline import run_config, train_run

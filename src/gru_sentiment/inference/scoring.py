@@ -3,6 +3,7 @@ columns plus the prediction's out, written atomically as .csv or .jsonl."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 from collections.abc import Iterable, Iterator, Sequence
@@ -62,6 +63,23 @@ def output_names(columns: Sequence[str]) -> dict[str, str]:
     return {c: f"model_{c}" if c in columns else c for c in OUTPUT_COLUMNS}
 
 
+def _bytes_or_escape(err: UnicodeEncodeError) -> tuple[bytes, int]:
+    """The encoding error handler of output files: a surrogate that stands for an input
+    byte that was not UTF-8 (U+DC80..U+DCFF, from surrogateescape) is that byte again;
+    any other lone surrogate (a `\\ud800` escape in JSON input, which UTF-8 cannot hold)
+    is written as that escape: in a JSON string, the same escape."""
+    chunk = err.object[err.start : err.end]
+    out = b"".join(
+        bytes([ord(c) - 0xDC00]) if 0xDC80 <= ord(c) <= 0xDCFF else f"\\u{ord(c):04x}".encode()
+        for c in chunk
+    )
+    return out, err.end
+
+
+OUTPUT_ERRORS = "gru_sentiment.bytes_or_escape"
+codecs.register_error(OUTPUT_ERRORS, _bytes_or_escape)
+
+
 def write_rows(path: Path, columns: list[str], results: Iterable[tuple[Row, dict]]) -> int:
     """Write input columns + predictions to a .csv or .jsonl file (atomically); rows written."""
     check_output(path)
@@ -71,8 +89,8 @@ def write_rows(path: Path, columns: list[str], results: Iterable[tuple[Row, dict
 
     def write(tmp: Path) -> None:
         nonlocal written
-        # surrogateescape writes undecodable input bytes back exactly as they were read.
-        with tmp.open("w", encoding="utf-8", errors="surrogateescape", newline="") as out:
+        # Undecodable input bytes go back exactly as they were read.
+        with tmp.open("w", encoding="utf-8", errors=OUTPUT_ERRORS, newline="") as out:
             writer = csv.writer(out, lineterminator="\n") if suffix == ".csv" else None
             if writer:
                 writer.writerow([*columns, *names.values()])

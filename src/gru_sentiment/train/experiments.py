@@ -46,6 +46,26 @@ THRESHOLD_ROWS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
 
 @dataclass(frozen=True)
+class Job:
+    """One run to train: what the log calls it, its config, its run folder."""
+
+    label: str
+    cfg: Config
+    run_dir: Path
+
+
+# Trains a list of jobs: `train_each` here, or a runner that spreads them over machines.
+TrainAll = Callable[[list[Job], DataSpec, Callable], None]
+
+
+def train_each(jobs: list[Job], spec: DataSpec, log: Callable) -> None:
+    """Train (or reuse) the jobs' run folders one after another, in this process."""
+    for job in jobs:
+        log(f"--- {job.label}: {job.run_dir}")
+        train_or_reuse(job.cfg, job.run_dir, spec, log)
+
+
+@dataclass(frozen=True)
 class Variant:
     label: str  # the row's name in tables and plots
     changes: dict = field(default_factory=dict)  # Config fields changed from the base
@@ -95,11 +115,12 @@ def run_experiment(
     runs_dir: Path | None = None,
     run_dirs: list[Path] | None = None,
     vectors: Path | None = None,
+    train_all: TrainAll = train_each,
 ) -> dict:
     """Run experiment `name` (one of NAMES) and write results.json, results.md and a PNG
     into `out`. Runs go to `runs_dir`, shared between experiments. `run_dirs`: trained
     runs for `threshold` (otherwise it trains the base); `vectors`: a GloVe / fastText
-    text file for `embeddings` (otherwise word2vec)."""
+    text file for `embeddings` (otherwise word2vec); `train_all`: how the runs train."""
     if name not in NAMES:
         raise ValueError(f"unknown experiment {name!r} (choose from: {', '.join(NAMES)})")
     out = Path(out)
@@ -118,7 +139,7 @@ def run_experiment(
     if name == "threshold":
         if not run_dirs:
             variants = VARIANTS["threshold"]
-            run_dirs = _train_variants(variants, base, spec, runs_dir, seed_list, log)[0]
+            run_dirs = _train_variants(variants, base, spec, runs_dir, seed_list, log, train_all)[0]
         results = _threshold(run_dirs)
         settings.update(runs=[str(d) for d in run_dirs])
     else:
@@ -127,7 +148,7 @@ def run_experiment(
             settings.update(vectors=str(vectors) if vectors else "word2vec (train + unlabeled)")
         else:
             variants = VARIANTS[name]
-        folders = _train_variants(variants, base, spec, runs_dir, seed_list, log)
+        folders = _train_variants(variants, base, spec, runs_dir, seed_list, log, train_all)
         results = {"rows": [_summarise(v, dirs) for v, dirs in zip(variants, folders, strict=True)]}
     results = {"experiment": name, "description": DESCRIPTIONS[name], **settings, **results}
     write_json(out / "results.json", results)
@@ -144,18 +165,19 @@ def _train_variants(
     runs_dir: Path,
     seeds: list[int],
     log: Callable,
+    train_all: TrainAll,
 ) -> list[list[Path]]:
     """Train (or reuse) every variant for every seed; run folders per variant."""
-    folders = []
+    jobs, folders = [], []
     for variant in variants:
         dirs = []
         for seed in seeds:
             cfg = base.replace(**variant.changes, seed=seed).validate()
             run_dir = runs_dir / config_key(cfg, spec) / f"seed-{seed}"
-            log(f"--- {variant.label}, seed {seed}: {run_dir}")
-            _train_or_reuse(cfg, run_dir, spec, log)
+            jobs.append(Job(f"{variant.label}, seed {seed}", cfg, run_dir))
             dirs.append(run_dir)
         folders.append(dirs)
+    train_all(jobs, spec, log)
     return folders
 
 
@@ -165,7 +187,9 @@ def config_key(cfg: Config, spec: DataSpec) -> str:
     return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _train_or_reuse(cfg: Config, run_dir: Path, spec: DataSpec, log: Callable) -> None:
+def train_or_reuse(cfg: Config, run_dir: Path, spec: DataSpec, log: Callable) -> None:
+    """Train `cfg` into `run_dir`, resuming an unfinished run; a complete one of the same
+    config and data is reused, one of another refused."""
     if runs.is_complete(run_dir):
         record = read_json(run_dir / runs.CONFIG)
         if record["config"] != cfg.to_dict() or record["data"] != spec.__dict__:
