@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from . import apply, report, train, tune
+from . import apply, export, report, train, tune
 
 app = typer.Typer(
     help="GRU sentiment classification of movie reviews: explore, train, evaluate, apply.",
@@ -30,3 +30,4 @@ app.command()(train.params)
 app.command()(apply.predict)
 app.command()(apply.explain)
 app.command()(apply.serve)
+app.command()(export.export)

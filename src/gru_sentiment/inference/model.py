@@ -98,9 +98,11 @@ class SentimentModel:
         self.encoder = encoder
         self.model = model
         self.ngram = ngram
-        # Masked, right-padded models give the same answer at any padding width.
-        widen = self.cfg.mask and self.cfg.padding == "post" and self.cfg.arch != "conv_gru"
-        self._forward = Forward(model, self.cfg.max_len if widen else None)
+        # Masked, right-padded networks give the same answer at any padded width, so their
+        # reviews are batched by length; the others read exactly max_len ids, always (their
+        # answer must not depend on the other reviews of a batch).
+        self.masked = self.cfg.mask and self.cfg.padding == "post" and self.cfg.arch != "conv_gru"
+        self._forward = Forward(model, self.cfg.max_len if self.masked else None)
         self._lock = threading.Lock()
 
     @classmethod
@@ -189,7 +191,7 @@ class SentimentModel:
 
         cfg = self.cfg
         batches = PaddedBatches(
-            seqs, None, SCORING_BATCH, cfg.max_len, keep, cfg.padding, cfg.bucket
+            seqs, None, SCORING_BATCH, cfg.max_len, keep, cfg.padding, bucket=self.masked
         )
         probs = np.concatenate([self._locked(batches[i][0]) for i in range(len(batches))])
         return batches.in_input_order(probs)
@@ -201,7 +203,7 @@ class SentimentModel:
 
         cfg = self.cfg
         widths = [cfg.max_len]
-        if cfg.bucket:  # PaddedBatches pads each batch to a multiple of LENGTH_STEP
+        if self.masked:  # PaddedBatches pads each batch to a multiple of LENGTH_STEP
             steps = range(LENGTH_STEP, cfg.max_len + LENGTH_STEP, LENGTH_STEP)
             widths = sorted({self._forward.width(min(w, cfg.max_len)) for w in steps})
         shapes = [(1 << k, w) for w in widths for k in range(max_rows.bit_length())]

@@ -17,6 +17,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from ..data.ngrams import FEATURES, hashed_ngrams, ngram_logits
 from ..errors import RunError
 from ..io.files import write_atomic, write_json
 
@@ -24,9 +25,6 @@ from ..io.files import write_atomic, write_json
 TOKEN_PATTERN = r"[\w']+|[^\w\s]"  # nosec B105
 WEIGHTS = "linear.npy"
 SPEC = "linear.json"
-FEATURES = "token-id-ngrams-v1"  # what the weights index: recorded, checked on load
-_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constants (2^64 / golden ratio, ...)
-_SPREAD = np.uint64(0xC2B2AE3D27D4EB4F)
 
 
 def clean(text: str) -> str:
@@ -87,7 +85,7 @@ class NBLogistic:
 
     def logits(self, seqs: Sequence[np.ndarray]) -> np.ndarray:
         """(n,) log-odds of positive for token-id sequences."""
-        return ngram_features(seqs, self.ngram_max, self.n_features) @ self.weights + self.bias
+        return ngram_logits(seqs, self.weights, self.bias, self.ngram_max)
 
     def save(self, folder: Path) -> None:
         write_atomic(folder / WEIGHTS, lambda tmp: np.save(tmp, self.weights))
@@ -114,33 +112,7 @@ class NBLogistic:
 
 def ngram_features(seqs: Sequence[np.ndarray], ngram_max: int, n_features: int):
     """(len(seqs), n_features) binary float32 CSR matrix: which hashed 1..ngram_max-grams
-    of token ids each sequence contains.
-
-    All sequences are concatenated into one flat array, and the n-grams of order n start
-    at every position of it; those that run past the end of their sequence go to a spare
-    column that is dropped at the end, so no n-gram mixes two sequences.
-    """
-    if n_features & (n_features - 1):
-        raise ValueError(f"n_features must be a power of two, not {n_features}")
-    bits = np.uint64(64 - n_features.bit_length() + 1)  # keep the top log2(n_features) bits
-    lengths = np.fromiter(map(len, seqs), np.int64, len(seqs))
-    ids = np.concatenate([*seqs, np.zeros(0, np.int32)]).astype(np.uint64)  # (total,)
-    owner = np.repeat(np.arange(len(seqs)), lengths)  # (total,) sequence of each position
-    columns = np.empty((len(ids), ngram_max), np.int64)  # (total, order) hashed n-gram
-    key = np.zeros(len(ids), np.uint64)
-    with np.errstate(over="ignore"):  # uint64 arithmetic wraps around on purpose
-        for n in range(1, ngram_max + 1):
-            starts = max(len(ids) - n + 1, 0)  # 0: the batch holds fewer than n ids
-            # key of ids[i : i + n], built from the key of ids[i : i + n - 1]
-            key = key[:starts] * _MIX + ids[n - 1 :] + np.uint64(n)
-            hashed = ((key * _SPREAD) >> bits).astype(np.int64)  # Fibonacci hashing
-            inside = owner[:starts] == owner[n - 1 :]
-            columns[:starts, n - 1] = np.where(inside, hashed, n_features)
-            columns[starts:, n - 1] = n_features
-    indptr = np.concatenate([[0], np.cumsum(lengths) * ngram_max])
-    shape = (len(seqs), n_features + 1)
-    x = sparse.csr_matrix((np.ones(columns.size, np.float32), columns.ravel(), indptr), shape)
-    x.sum_duplicates()  # sorts each row and merges repeated n-grams
-    x.data = (x.indices != n_features).astype(np.float32)  # binary; the spare column zeroed
-    x.eliminate_zeros()
-    return sparse.csr_matrix((x.data, x.indices, x.indptr), (len(seqs), n_features))
+    of token ids each sequence contains."""
+    rows, columns = hashed_ngrams(seqs, ngram_max, n_features)
+    ones = np.ones(len(rows), np.float32)
+    return sparse.csr_matrix((ones, (rows, columns)), (len(seqs), n_features))

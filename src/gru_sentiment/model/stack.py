@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from ..io.files import read_json, write_json
 
@@ -27,6 +26,9 @@ class Stack:
 
     @classmethod
     def fit(cls, recurrent_probs: np.ndarray, linear_logits: np.ndarray, labels: np.ndarray):
+        # imported here: the portable scorer combines with a Stack and has no scikit-learn
+        from sklearn.linear_model import LogisticRegression
+
         features = np.c_[logit(recurrent_probs), linear_logits]  # (n, 2)
         model = LogisticRegression(C=1.0).fit(features, labels)
         (w_rec, w_lin), bias = model.coef_[0], model.intercept_[0]

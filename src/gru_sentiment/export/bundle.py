@@ -1,0 +1,161 @@
+"""`gru-sentiment export`: a trained run as a bundle that scores text without this tool.
+
+A bundle is a folder: the network (`network.onnx`, or a TensorFlow SavedModel in
+`savedmodel/`), the run's `tokenizer.json` (Hugging Face tokenizers: Python, Rust, Node),
+the n-gram branch's weights as raw little-endian float32, the stack, `SPEC.md` (how to
+score with all of it in another language, the n-gram hashing step by step), and
+`bundle.json`, which names them all with the decision threshold, the class names, the
+length and truncation the network was trained with, and the sha256 of every file.
+Weights only: no optimizer state, no Python objects.
+
+The folder is written under a temporary name and renamed into place when complete, after
+the ONNX bundle was read back by `gru_sentiment.portable` and gave the run's own
+probabilities on its example reviews.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..data.corpus import CLASS_NAMES
+from ..data.text import PAD_ID, START_ID
+from ..errors import RunError
+from ..inference.model import SentimentModel
+from ..io import runs
+from ..io.files import sha256, write_json
+from ..portable import BUNDLE, FORMAT, VERSION, PortableModel
+
+FORMATS = ("onnx", "savedmodel")
+NETWORK = {"onnx": "network.onnx", "savedmodel": "savedmodel"}
+NGRAM_WEIGHTS = "ngram_weights.f32"
+SPEC = "SPEC.md"  # how to score with the bundle, in any language
+TOLERANCE = 1e-5  # largest |P(bundle) - P(run)| accepted on the run's example reviews
+
+
+def export_run(run_dir: Path, fmt: str, out: Path, force: bool = False) -> dict:
+    """Write the bundle of the complete run `run_dir` to `out`; returns bundle.json's
+    content plus `max_difference` (ONNX: measured on the run's example reviews)."""
+    if fmt not in FORMATS:
+        raise RunError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if fmt == "onnx":
+        try:
+            import onnx  # noqa: F401
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            raise RunError("export --format onnx needs ONNX: pip install 'gru-sentiment[export]'")
+    out = Path(out)
+    _check_out(out, force)
+    model = SentimentModel.load(run_dir)  # refuses incomplete or tampered runs
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        spec = _write(model, fmt, work)
+        difference = _check(model, work) if fmt == "onnx" else None
+        if out.exists():
+            shutil.rmtree(out)  # a bundle, replaced with --force (checked above)
+        work.rename(out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {**spec, "max_difference": difference}
+
+
+def _check_out(out: Path, force: bool) -> None:
+    runs.check_destination(out)
+    if not out.exists():
+        return
+    if not (out / BUNDLE).is_file():
+        raise RunError(f"{out} exists and is not a bundle; choose a new folder")
+    if not force:
+        raise RunError(f"{out} already holds a bundle; pass --force to replace it")
+
+
+def _write(model: SentimentModel, fmt: str, folder: Path) -> dict:
+    cfg = model.cfg
+    network = NETWORK[fmt]
+    if fmt == "onnx":
+        from .to_onnx import INPUT, OPSET, OUTPUT, to_onnx
+
+        (folder / network).write_bytes(to_onnx(model.model).SerializeToString())
+        network_spec = {"file": network, "format": "onnx", "opset": OPSET}
+    else:
+        _savedmodel(model.model, folder / network)
+        INPUT, OUTPUT = "ids", "probability"  # noqa: N806  (the signature's names)
+        network_spec = {"file": network, "format": "savedmodel", "signature": "serving_default"}
+    network_spec.update(input=INPUT, output=OUTPUT)
+    shutil.copyfile(model.run_dir / runs.TOKENIZER, folder / runs.TOKENIZER)
+    spec = {
+        "format": FORMAT,
+        "version": VERSION,
+        "created_by": f"gru-sentiment {__version__}",
+        "run": model.name,
+        "preset": cfg.preset,
+        "classes": list(CLASS_NAMES),
+        "threshold": model.threshold,
+        "network": network_spec,
+        "text": {
+            "tokenizer": runs.TOKENIZER,
+            "start_id": START_ID,
+            "pad_id": PAD_ID,
+            "max_len": cfg.max_len,
+            "keep": cfg.keep,  # head | tail | head+tail of a longer review
+            "padding": cfg.padding,  # post | pre
+            # masked networks give the same answer at any padded width; others need max_len
+            "pad_to": "longest" if model.masked else "max_len",
+        },
+        "ngrams": None,
+        "stack": None,
+    }
+    if model.ngram is not None:
+        linear, stack = model.ngram
+        linear.weights.astype("<f4").tofile(folder / NGRAM_WEIGHTS)
+        spec["ngrams"] = {
+            "weights": NGRAM_WEIGHTS,
+            "dtype": "float32 little-endian",
+            "features": linear.n_features,
+            "ngram_max": linear.ngram_max,
+            "bias": linear.bias,
+        }
+        spec["stack"] = dict(stack.__dict__)
+    (folder / SPEC).write_text(resources.files(__package__).joinpath("spec.md").read_text())
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    spec["files"] = {p.relative_to(folder).as_posix(): sha256(p) for p in files}
+    write_json(folder / BUNDLE, spec)
+    return spec
+
+
+def _savedmodel(network, folder: Path) -> None:
+    """A TF SavedModel whose `serving_default` signature maps `ids` (batch, time) int32 to
+    `probability` (batch, 1)."""
+    import keras
+    import tensorflow as tf
+
+    archive = keras.export.ExportArchive()
+    archive.track(network)
+    archive.add_endpoint(
+        name="serving_default",
+        fn=lambda ids: {"probability": network(ids, training=False)},
+        input_signature=[tf.TensorSpec((None, None), tf.int32, name="ids")],
+    )
+    archive.write_out(str(folder), verbose=False)
+
+
+def _check(model: SentimentModel, folder: Path) -> float:
+    """Largest |P(bundle) - P(run)| over the run's example reviews, each also repeated to
+    run past max_len; RunError above TOLERANCE (the bundle is then not written)."""
+    texts = [example["text"] for example in model.examples()]
+    texts += [" ".join([text] * 4) for text in texts[:4]]  # long: truncation is exercised
+    expected, _ = model.score(texts, model.cfg.keep)
+    got = PortableModel.load(folder).probabilities(texts)
+    difference = float(np.max(np.abs(got - expected))) if texts else 0.0
+    if difference > TOLERANCE:
+        raise RunError(
+            f"the exported bundle disagrees with the run by {difference:.2g} "
+            f"(more than {TOLERANCE:g}); nothing was written"
+        )
+    return difference
