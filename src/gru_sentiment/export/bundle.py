@@ -48,7 +48,8 @@ def export_run(run_dir: Path, fmt: str, out: Path, force: bool = False) -> dict:
             import onnx  # noqa: F401
             import onnxruntime  # noqa: F401
         except ImportError:
-            raise RunError("export --format onnx needs ONNX: pip install 'gru-sentiment[export]'")
+            message = "export --format onnx needs ONNX: pip install 'gru-sentiment[export]'"
+            raise RunError(message) from None
     out = Path(out)
     _check_out(out, force)
     model = SentimentModel.load(run_dir)  # refuses incomplete or tampered runs
