@@ -56,10 +56,40 @@ def train(
         typer.Option(help="A language-model folder (from `pretrain`) to start from."),
     ] = None,
     cpu: CpuOpt = False,
+    tensorboard: Annotated[
+        bool,
+        typer.Option(
+            "--tensorboard",
+            help="Log to TensorBoard: per-epoch loss, accuracy, learning rate and seconds, the "
+            "config as hparams, the model graph; in RUN/tensorboard unless --tensorboard-dir.",
+        ),
+    ] = False,
+    tensorboard_dir: Annotated[
+        Path | None,
+        typer.Option(help="TensorBoard log folder of this run (implies --tensorboard)."),
+    ] = None,
+    mlflow: Annotated[
+        bool,
+        typer.Option(
+            "--mlflow",
+            help="Log to MLflow: the config as params, per-epoch and test metrics, tags "
+            "preset/data/seed, the run folder as artifacts; to $MLFLOW_TRACKING_URI, else "
+            "the local file store ./mlruns.",
+        ),
+    ] = False,
+    mlflow_uri: Annotated[
+        str | None,
+        typer.Option(
+            help="MLflow tracking URI: a server (http://HOST:5000), sqlite:///mlflow.db or a "
+            "folder (a file store); implies --mlflow."
+        ),
+    ] = None,
 ) -> None:
     """Train a preset, evaluate it on test and write the run folder (resumes if killed).
 
     Example: gru-sentiment train --preset tutorial --data aclImdb_v1.tar.gz --out runs/tutorial
+
+    Tracked: gru-sentiment train --preset tutorial --tensorboard --mlflow-uri http://127.0.0.1:5000
     """
     check_data_path(data)
     check_positive(epochs=epochs, train_limit=train_limit, test_limit=test_limit)
@@ -77,6 +107,10 @@ def train(
         cfg = load_or_fail(read_preset, preset_file).replace(**flags)
         cfg = load_or_fail(parse_overrides, cfg, set_ or [])
     run_dir = out or Path("runs") / (preset_name or preset_file.stem)
+    from ..train.tracking import Tracking
+
+    tracking = Tracking.from_options(run_dir, tensorboard, tensorboard_dir, mlflow, mlflow_uri)
+    load_or_fail(tracking.require)
     from ..data.splits import DataSpec
     from ..io.runs import differences, is_complete, tidy
     from ..train.pipeline import run_config, train_run
@@ -97,7 +131,9 @@ def train(
     from ..runtime import prepare
 
     prepare(cpu)
-    metrics = load_or_fail(train_run, cfg, run_dir, spec, force=force, log=typer.echo, lm=lm)
+    metrics = load_or_fail(
+        train_run, cfg, run_dir, spec, force=force, log=typer.echo, lm=lm, tracking=tracking
+    )
     print_headline(metrics, run_dir)
 
 

@@ -59,6 +59,9 @@ class ResumableTraining(keras.callbacks.Callback):
         row.update(lr=lr, seconds=round(time.perf_counter() - self.started, 2))
         row.pop("learning_rate", None)
         s["history"].append(row)
+        # For the callbacks after this one (tracking), as Keras's ReduceLROnPlateau does:
+        # the rate this epoch ran with, read before a plateau cuts it below.
+        logs.update(learning_rate=lr, seconds=row["seconds"])
         val_loss, value = row["val_loss"], row[cfg.monitor]
 
         # EarlyStopping(monitor=cfg.monitor, patience, restore_best_weights=True)
@@ -118,10 +121,13 @@ def fit(
     val_batches: keras.utils.PyDataset,
     checkpoint_dir: Path,
     log: Callable = print,
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> tuple[keras.Model, dict]:
     """Train (or resume) until `cfg.epochs` or early stopping; return the best model and
     the training state (history rows, best epoch). A fresh run is compiled here, with the
-    optimizer `cfg` asks for; a resumed one continues with its checkpoint's."""
+    optimizer `cfg` asks for; a resumed one continues with its checkpoint's. `callbacks`
+    run after each epoch's checkpoint is saved, and find the epoch's learning rate and
+    seconds in its logs (`learning_rate`, `seconds`)."""
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     state = load_state(checkpoint_dir)
     if state is not None:
@@ -144,7 +150,7 @@ def fit(
             validation_data=val_batches,
             epochs=cfg.epochs,
             initial_epoch=done,
-            callbacks=[callback, EpochClock()],
+            callbacks=[callback, EpochClock(), *(callbacks or [])],
             # a progress bar on a terminal, one line per epoch in logs
             verbose=1 if sys.stdout.isatty() else 2,
         )

@@ -1,8 +1,8 @@
 """The training flow as named steps: `train_run` writes a complete run folder,
 `evaluate_run` reloads one and scores its test set again.
 
-    load data -> claim the folder -> encode -> build -> initialise (word2vec or a
-    pretrained language model) -> fit -> score -> write
+    load data -> claim the folder -> (start tracking) -> encode -> build -> initialise
+    (word2vec or a pretrained language model) -> fit -> score -> write -> (finish tracking)
 
 Each step is a function of this module; the run folder is touched only once the data has
 loaded (bad input loses nothing).
@@ -36,6 +36,7 @@ from ..io.files import (
     write_text,
 )
 from .outputs import history_csv, validation_accuracy, versions, write_evaluation
+from .tracking import Tracker, Tracking, track
 
 Log = Callable[[str], object]
 ENCODER_LAYERS = ("embedding", "encoder")
@@ -48,12 +49,14 @@ def train_run(
     force: bool = False,
     log: Log = print,
     lm: Path | None = None,
+    tracking: Tracking | None = None,
 ) -> dict:
     """Train `cfg` on `spec`, evaluate on test and write the complete run folder.
 
     An unfinished run of the same config in `run_dir` is resumed; a complete one is
     kept unless `force`. `lm`: a language-model folder (from `pretrain`) to start from
-    instead of the cached one `cfg.pretrain_lm` trains or reuses.
+    instead of the cached one `cfg.pretrain_lm` trains or reuses. `tracking`: where to
+    log the run besides its folder (TensorBoard, MLflow); no part of the run's identity.
     """
     import keras
 
@@ -63,18 +66,33 @@ def train_run(
     splits = load_data(spec, cfg, log)
     teacher = teacher_folder(cfg, spec, splits, log)  # before the seed: it trains a model
     record = {"config": cfg.to_dict(), "data": spec.__dict__}
-    with runs.claim(run_dir, record, force):
+    with (
+        runs.claim(run_dir, record, force) as resumed,
+        track(tracking, cfg, run_dir, splits.source, resumed, log) as tracker,
+    ):
         write_record(run_dir, record, splits)
         keras.utils.set_random_seed(cfg.seed)
         encoder, encoded = prepare_ids(splits, cfg.vocab_size, log)
         encoder.save(run_dir / runs.TOKENIZER)
         model = build(cfg)
         initialise(model, cfg, encoder, encoded, run_dir, log, lm)
-        model, state = fit(model, cfg, splits, encoded, run_dir, log, teacher)
+        model, state = fit(model, cfg, splits, encoded, run_dir, log, teacher, tracker.callbacks())
         val_probs, test_probs, components = score(model, cfg, splits, encoded, run_dir, log)
-        return write_outputs(
-            run_dir, cfg, splits, encoded, model, state, val_probs, test_probs, components, log
+        found = write_outputs(
+            run_dir,
+            cfg,
+            splits,
+            encoded,
+            model,
+            state,
+            val_probs,
+            test_probs,
+            components,
+            log,
+            tracker,
         )
+        tracker.finish()  # the run folder is complete: its files become artifacts
+        return found
 
 
 def run_config(cfg: Config, lm: Path | None) -> Config:
@@ -276,9 +294,19 @@ def training_data(
     return seqs + unlabeled, np.concatenate([labels, soft.astype(np.float32)])
 
 
-def fit(model, cfg: Config, splits: Splits, encoded: dict, run_dir: Path, log: Log, teacher=None):
+def fit(
+    model,
+    cfg: Config,
+    splits: Splits,
+    encoded: dict,
+    run_dir: Path,
+    log: Log,
+    teacher=None,
+    callbacks: list | None = None,
+):
     """Train with early stopping, resumable from the run's checkpoints; (best model, state).
-    `teacher`: the run folder that labels the distilled reviews (None: the n-gram model)."""
+    `teacher`: the run folder that labels the distilled reviews (None: the n-gram model);
+    `callbacks`: more Keras callbacks (tracking)."""
     from ..model import training
 
     seqs, labels = training_data(cfg, splits, encoded, log, teacher)
@@ -290,6 +318,7 @@ def fit(model, cfg: Config, splits: Splits, encoded: dict, run_dir: Path, log: L
         batches(encoded["validation"], splits.validation.labels, cfg),
         run_dir / runs.CHECKPOINTS,
         log,
+        callbacks,
     )
     log(
         f"trained {len(state['history'])} epochs in {time.perf_counter() - started:.0f} s; "
@@ -354,10 +383,12 @@ def write_outputs(
     test_probs: np.ndarray,
     components: dict,
     log: Log,
+    tracker: Tracker | None = None,
 ) -> dict:
     """Model, history, figures, predictions, metrics, report, then the manifest (the run
     is complete), and only then the checkpoints go: at every instant the folder is either
-    resumable or complete."""
+    resumable or complete. `tracker` logs the metrics before the manifest (its TensorBoard
+    files may be in the run folder)."""
     from ..report import plots
     from ..report.html import write_report
 
@@ -383,6 +414,8 @@ def write_outputs(
     )
     write_json(run_dir / runs.METRICS, found)
     write_report(run_dir, splits=splits)  # RUN_DIR/report.html
+    if tracker is not None:
+        tracker.log_test(found)
     runs.write_manifest(run_dir)
     shutil.rmtree(run_dir / runs.CHECKPOINTS, ignore_errors=True)
     log(metrics.classification_report(splits.test.labels, test_probs))
