@@ -52,11 +52,15 @@ def url(pooled_run):
 
 @pytest.fixture(scope="module")
 def page():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # A first prediction compiles the network: seconds on a slow or busy machine, beyond
+    # Playwright's default 5 s.
+    expect.set_options(timeout=30_000)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport=VIEWPORT)
+        page.set_default_timeout(30_000)
         yield page
         browser.close()
 
