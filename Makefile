@@ -29,6 +29,8 @@ test: $(INSTALLED) $(CHROMIUM)
 	$(BIN)/lint-imports
 	$(BIN)/bandit -q -r src
 	$(BIN)/python -m pytest
+	# The `backend` subset again on Keras' JAX backend (train, resume, predict, explain, serve, LM)
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -m backend -q
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests bench notebooks

@@ -24,6 +24,14 @@ NEGATIVE = ["awful", "boring", "hated", "terrible", "dull", "waste", "worst"]
 FILLER = ["the", "movie", "film", "plot", "actor", "scene", "story", "was", "and", "a", "it"]
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "backend: the subset CI runs again on another Keras backend (KERAS_BACKEND=jax): "
+        "train, resume, predict, explain, serve, language-model pretraining",
+    )
+
+
 def review(rng: np.random.Generator, label: int, n_words: int = 30) -> str:
     """A review whose sentiment words all agree with `label`, in filler text."""
     cues = POSITIVE if label == 1 else NEGATIVE

@@ -34,6 +34,7 @@ def without(text, tokens):
     return text
 
 
+@pytest.mark.backend
 def test_removing_the_top_words_moves_the_prediction_the_other_way(model, test_reviews):
     for text, label in test_reviews:
         explanation = model.explain(text)
@@ -51,6 +52,7 @@ def test_removing_the_top_words_moves_the_prediction_the_other_way(model, test_r
             assert p_top > p and p_top > p_least
 
 
+@pytest.mark.backend
 def test_a_contribution_is_the_drop_without_that_word(model):
     text = "The plot was great and the actor was awful, but I loved it!"
     explanation = model.explain(text)

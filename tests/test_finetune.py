@@ -122,6 +122,7 @@ def test_the_slanted_schedule_follows_ulmfits_formula_and_serializes():
     assert tiny[0] < tiny[1] and np.all(np.diff(tiny[1:]) < 0)
 
 
+@pytest.mark.backend
 def test_a_killed_run_resumes_at_the_same_stage_step_and_weights(tmp_path, monkeypatch):
     cfg = CFG.replace(epochs=3, unfreeze="gradual", discriminative=2.6, schedule="slanted")
     ids, labels = data(48)

@@ -98,6 +98,7 @@ def test_predictions_reproduce_the_run_on_its_test_set(request, which):
         )
 
 
+@pytest.mark.backend
 def test_one_review_at_a_time_matches_a_large_batch(model):
     # Large batches run uncompiled at their own width, single reviews XLA-compiled and
     # padded to a power of two: the same probabilities either way, in input order.
@@ -128,6 +129,7 @@ def test_bad_texts_get_their_own_error_and_the_others_are_predicted(model):
         model.predict(["x"], long="middle")
 
 
+@pytest.mark.backend
 def test_long_modes_read_the_head_the_tail_or_both(pooled):
     ids = pooled.encoder.encode([LONG])[0]
     assert len(ids) > pooled.cfg.max_len == 48
@@ -151,6 +153,7 @@ def test_hybrid_explanations_score_words_the_gru_does_not_read(model):
     assert any(t.contribution != 0 for t in explanation.tokens if not t.read)
 
 
+@pytest.mark.backend
 def test_warm_up_compiles_every_width_a_bucketed_model_pads_to(model):
     # max_len 48, buckets of 32 and 48 tokens; batches of 1, 2, 4 and 8 reviews.
     assert model.cfg.bucket and model.warm_up() == 2 * 4

@@ -152,6 +152,7 @@ def test_an_lm_of_another_vocabulary_or_shape_is_refused(lm_folder, texts):
         pretraining.load_lm(lm_folder, LM.replace(units=16), other)
 
 
+@pytest.mark.backend
 def test_train_with_lm_reloads_and_predicts_identically(tmp_path):
     from gru_sentiment import SentimentModel
 

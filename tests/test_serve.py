@@ -64,6 +64,7 @@ def test_health_names_the_model_its_metrics_and_limits(http, model):
     assert health["warm"]
 
 
+@pytest.mark.backend
 def test_predict_one_or_many_texts(http, model):
     expected = [p.to_dict() for p in model.predict(REVIEWS)]
     one = http.post("/predict", json={"text": REVIEWS[0]}).raise_for_status().json()
@@ -94,6 +95,7 @@ def test_malformed_requests_are_422(http, payload):
     assert http.post("/predict", json=payload).status_code == 422
 
 
+@pytest.mark.backend
 def test_explain_returns_occlusion_contributions(http, model):
     text = "great story but awful acting"
     body = http.post("/explain", json={"text": text}).raise_for_status().json()

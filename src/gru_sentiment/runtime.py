@@ -1,8 +1,10 @@
-"""Backend set-up that must happen before Keras is imported: quiet logs, device choice."""
+"""Backend set-up: what must happen before Keras is imported (quiet logs, device choice),
+and data-parallel training over every device a JAX process sees."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import sys
 from collections.abc import Iterator
@@ -33,7 +35,8 @@ def prepare(cpu: bool = False) -> None:
 
     On a machine without a GPU, TensorFlow's import still probes CUDA and prints driver
     errors ("failed call to cuInit ... (303)") that read like a fault: it is imported here
-    with those messages silenced.
+    with those messages silenced. Whatever the backend: Keras imports TensorFlow whenever
+    it is installed (its serialization checks for `tf.TensorShape`).
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info/warning flood
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -41,15 +44,53 @@ def prepare(cpu: bool = False) -> None:
     if cpu:
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
         os.environ["JAX_PLATFORMS"] = "cpu"
-    if no_gpu and os.environ["KERAS_BACKEND"] == "tensorflow" and "tensorflow" not in sys.modules:
+    if no_gpu and "tensorflow" not in sys.modules and importlib.util.find_spec("tensorflow"):
         with quiet_stderr():
             import tensorflow as tf
 
             tf.config.list_physical_devices()  # the CUDA probe happens here
 
 
+def distribute() -> int:
+    """Train data-parallel over every device this process sees (JAX only); the count.
+
+    With the JAX backend and more than one device (GPUs, or virtual CPU devices from
+    XLA_FLAGS=--xla_force_host_platform_device_count=N), sets a global
+    `keras.distribution.DataParallel`: the variables of every model built or loaded from
+    then on are replicated on each device, and each batch is split by rows across them
+    (`data_replicas`; `PaddedBatches` pads a batch to a multiple of the count). Call it
+    after `prepare()` (the backend and its devices are chosen by then) and before any model
+    is built or loaded: variables created earlier stay on one device. A distribution set
+    earlier (by the caller, or by a previous call) is kept. TensorFlow and torch: nothing
+    changes, 1.
+    """
+    import keras
+
+    if keras.backend.backend() != "jax":
+        return 1
+    if keras.distribution.distribution() is None:
+        devices = keras.distribution.list_devices()
+        if len(devices) < 2:
+            return 1
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    return data_replicas()
+
+
+def data_replicas() -> int:
+    """Devices each batch is split across by rows under the global Keras distribution (1
+    without one): the row count of every batch must be a multiple of it."""
+    import keras
+
+    distribution = keras.distribution.distribution()
+    if distribution is None:
+        return 1
+    mesh = distribution.device_mesh
+    return int(mesh.shape[mesh.axis_names.index(distribution.batch_dim_name)])
+
+
 def device_info() -> dict:
-    """The Keras backend and the devices it will run on."""
+    """The Keras backend, the devices it will run on and how many of them each training
+    batch is split across (`data_replicas`)."""
     import keras
 
     backend = keras.backend.backend()
@@ -63,4 +104,9 @@ def device_info() -> dict:
         gpus = [str(d) for d in jax.devices() if d.platform == "gpu"]
     else:
         gpus = []
-    return {"backend": backend, "device": "gpu" if gpus else "cpu", "gpus": gpus}
+    return {
+        "backend": backend,
+        "device": "gpu" if gpus else "cpu",
+        "gpus": gpus,
+        "data_replicas": data_replicas(),
+    }

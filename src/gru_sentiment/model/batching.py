@@ -4,6 +4,9 @@ Bucketing sorts reviews by length into chunks of `batch_size`, so each batch is 
 only to its own longest review (rounded up to a multiple of `LENGTH_STEP`, to keep the
 number of distinct shapes, and thus of compiled graphs, small). Padding goes at the end
 unless `padding="pre"`, so masks stay right-padded (what cuDNN requires).
+
+Data-parallel (`runtime.distribute`): each batch is split by rows across the devices, so
+its rows are padded to a multiple of their count with filler rows of sample weight 0.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from ..data.text import fit_length, pad
+from ..data.text import START_ID, fit_length, pad
+from ..runtime import data_replicas
 
 LENGTH_STEP = 32
 
@@ -23,6 +27,9 @@ class PaddedBatches(keras.utils.PyDataset):
 
     ids: (batch, time) int32, 0 = padding at the end; labels: (batch,) float32.
     With `shuffle`, the order of batches (and, unbucketed, of reviews) changes each epoch.
+    Under a data-parallel distribution over R devices: (ids, labels, weights), every batch
+    with a multiple of R rows, the filler rows last with weight 0 (`in_input_order` drops
+    their values).
     """
 
     def __init__(
@@ -47,6 +54,7 @@ class PaddedBatches(keras.utils.PyDataset):
         self.shuffle = shuffle
         self.rng = np.random.default_rng(seed)
         self.lengths = np.array([len(s) for s in self.seqs])
+        self.replicas = data_replicas()  # devices a batch is split across, by rows
         self.batches = self._make_batches()
 
     def _make_batches(self) -> list[np.ndarray]:
@@ -84,17 +92,34 @@ class PaddedBatches(keras.utils.PyDataset):
         rows = self.batches[index]
         width = self._width(rows)
         ids = pad([self.seqs[i] for i in rows], width, self.padding)  # (batch, time)
+        filler = self._filler(rows)
+        if filler:
+            # A start token, never only padding (cuDNN rejects fully masked rows).
+            extra = np.zeros((filler, width), np.int32)
+            extra[:, 0] = START_ID
+            ids = np.concatenate([ids, extra])  # (batch + filler, time)
         if self.labels is None:
             return (ids,)
-        return ids, self.labels[rows]
+        if self.replicas == 1:
+            return ids, self.labels[rows]
+        labels = np.concatenate([self.labels[rows], np.zeros(filler, np.float32)])
+        weights = np.repeat(np.float32([1, 0]), [len(rows), filler])  # (batch + filler,)
+        return ids, labels, weights
+
+    def _filler(self, rows: np.ndarray) -> int:
+        """Filler rows that make a batch of `rows` a multiple of `self.replicas` rows."""
+        return -len(rows) % self.replicas
 
     def on_epoch_end(self) -> None:
         if self.shuffle:
             self.batches = self._make_batches()
 
     def in_input_order(self, values: np.ndarray) -> np.ndarray:
-        """`values` of the rows in the order batches yield them, back in input order
-        (undoes length bucketing)."""
+        """`values` of the rows in the order batches yield them (filler rows included),
+        back in input order (undoes length bucketing, drops the filler rows' values)."""
+        if self.replicas > 1:
+            real = [np.arange(len(rows) + self._filler(rows)) < len(rows) for rows in self.batches]
+            values = values[np.concatenate(real)]
         out = np.empty_like(values)
         out[np.concatenate(self.batches)] = values
         return out

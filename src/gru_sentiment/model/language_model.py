@@ -28,6 +28,8 @@ from keras import ops
 
 from ..config import Config
 from ..data.text import PAD_ID, START_ID, UNK_ID
+from ..errors import ConfigError
+from ..runtime import data_replicas
 
 ENCODER = "encoder"  # the name of the Bidirectional layer here and in the classifier
 EMBEDDING = "embedding"
@@ -58,7 +60,8 @@ class LMBatches(keras.utils.PyDataset):
     ids: (batch, time) int32; targets: (batch, time, 2) int32, [..., 0] the next token and
     [..., 1] the previous one; negatives: (batch, samples) int32, one draw shared by every
     row (each row repeats it: Keras slices inputs by rows). The label is the index of the
-    true word among the sampled logits: always 0, (batch, time, 2).
+    true word among the sampled logits: always 0, (batch, time, 2). Every batch is full,
+    so data-parallel training needs `batch_size` to be a multiple of the device count.
     """
 
     def __init__(
@@ -71,6 +74,12 @@ class LMBatches(keras.utils.PyDataset):
         steps: int | None = None,
     ):
         super().__init__()
+        replicas = data_replicas()
+        if batch_size % replicas:
+            raise ConfigError(
+                f"lm_batch_size={batch_size} does not split evenly across the {replicas} "
+                f"devices training data-parallel: set lm_batch_size to a multiple of {replicas}"
+            )
         self.windows = windows
         self.batch_size = batch_size
         self.samples = samples

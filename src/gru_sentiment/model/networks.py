@@ -27,11 +27,15 @@ def build_model(cfg: Config) -> keras.Model:
 
 def compile_model(model: keras.Model, cfg: Config, steps_per_epoch: int) -> None:
     """Compile with the optimizer `cfg` asks for (a slanted schedule spans cfg.epochs of
-    `steps_per_epoch` batches), the binary cross-entropy and the reported metrics."""
+    `steps_per_epoch` batches), the binary cross-entropy and the reported metrics.
+
+    Loss and metrics honour sample weights: a data-parallel batch padded with filler rows
+    of weight 0 (`PaddedBatches`) gives exactly the loss, gradients and metrics of its real
+    rows. Without sample weights (one device) both are the plain means over the batch."""
     model.compile(
         optimizer=optimizer(model, cfg, steps_per_epoch),
-        loss="binary_crossentropy",
-        metrics=[
+        loss=keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight"),
+        weighted_metrics=[
             "accuracy",
             keras.metrics.Precision(name="precision"),
             keras.metrics.Recall(name="recall"),

@@ -151,6 +151,9 @@ def fit(
             epochs=cfg.epochs,
             initial_epoch=done,
             callbacks=[callback, EpochClock(), *(callbacks or [])],
+            # PaddedBatches shuffles itself, seeded; Keras' own shuffle draws from Python's
+            # global `random`, whose state differs in a resumed process (JAX showed it)
+            shuffle=False,
             # a progress bar on a terminal, one line per epoch in logs
             verbose=1 if sys.stdout.isatty() else 2,
         )

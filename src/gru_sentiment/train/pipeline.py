@@ -60,6 +60,9 @@ def train_run(
     """
     import keras
 
+    from ..runtime import distribute
+
+    distribute()  # several JAX devices: data-parallel, before any model is built or loaded
     run_dir = Path(run_dir)
     cfg = run_config(cfg, lm)
     runs.check_destination(run_dir)
@@ -138,8 +141,10 @@ def pretrain_lm(
     """The language model `train` would start from for `cfg` on `spec`, pretrained now
     (or found in the cache); its folder. A complete LM of other settings in `out` is
     replaced only with `force`."""
+    from ..runtime import distribute
     from .pretrain import pretrain
 
+    distribute()  # several JAX devices: data-parallel
     if out is not None:
         runs.check_destination(out)
     splits = load_data(spec, cfg.replace(pretrain_lm=True), log)

@@ -166,7 +166,8 @@ def _train(cfg: Config, corpus: LMCorpus, out: Path, state: dict | None, log: Lo
         )
         chunk_started = time.perf_counter()
         # a progress bar (steps, time left) on a terminal; the line below after each chunk
-        fit = lm.fit(batches, epochs=1, verbose=1 if sys.stdout.isatty() else 0)
+        # shuffle=False: the batches are seeded; Keras' shuffle would not be after a resume
+        fit = lm.fit(batches, epochs=1, shuffle=False, verbose=1 if sys.stdout.isatty() else 0)
         seconds = time.perf_counter() - chunk_started
         done += steps
         row = {
