@@ -175,6 +175,35 @@ def pooled_run(tmp_path_factory) -> Path:
     return out / "run"
 
 
+# Each preset's architecture at toy size, one epoch; the student learns from the hybrid.
+SMALL = [*TINY, "--epochs", "1", "--set", "distill_unlabeled=40", "--set", "word2vec_epochs=1"]
+
+
+@pytest.fixture(scope="session")
+def preset_runs(tmp_path_factory, test_home) -> dict[str, Path]:
+    """One toy run of every preset, trained once per test session (train, export)."""
+    from typer.testing import CliRunner
+
+    from gru_sentiment.cli import app
+    from gru_sentiment.config import PRESETS
+    from gru_sentiment.data import imdb
+
+    root = tmp_path_factory.mktemp("presets")
+    data = make_imdb(root, per_folder=60, unsup=40)
+    folders = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GRU_SENTIMENT_HOME", str(test_home))  # session fixtures precede autouse
+        for folder, count in counts(60, 40).items():  # the layout of IMDB, smaller
+            patch.setitem(imdb.IMDB_COUNTS, folder, count)
+        for name in PRESETS:
+            folders[name] = root / name
+            extra = ["--set", f"teacher={folders['hybrid']}"] if name == "student" else []
+            args = ["train", "--preset", name, "--data", str(data), "--out", str(folders[name])]
+            result = CliRunner().invoke(app, [*args, *SMALL, *extra])
+            assert result.exit_code == 0, result.output
+    return folders
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

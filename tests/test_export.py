@@ -4,11 +4,10 @@ TensorFlow, checked against the run's own SentimentModel for every preset."""
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY, counts, make_imdb, review
+from conftest import review
 from typer.testing import CliRunner
 
 from gru_sentiment.cli import app
@@ -17,28 +16,6 @@ from gru_sentiment.errors import RunError
 from gru_sentiment.inference.model import SentimentModel
 from gru_sentiment.io import runs
 from gru_sentiment.portable import PortableModel
-
-# Each preset's architecture at toy size, one epoch; the student learns from the hybrid.
-SMALL = [*TINY, "--epochs", "1", "--set", "distill_unlabeled=40", "--set", "word2vec_epochs=1"]
-
-
-@pytest.fixture(scope="module")
-def preset_runs(tmp_path_factory) -> dict[str, Path]:
-    from gru_sentiment.data import imdb
-
-    root = tmp_path_factory.mktemp("presets")
-    data = make_imdb(root, per_folder=60, unsup=40)
-    folders = {}
-    with pytest.MonkeyPatch.context() as patch:
-        for folder, count in counts(60, 40).items():  # the layout of IMDB, smaller
-            patch.setitem(imdb.IMDB_COUNTS, folder, count)
-        for name in PRESETS:
-            folders[name] = root / name
-            extra = ["--set", f"teacher={folders['hybrid']}"] if name == "student" else []
-            args = ["train", "--preset", name, "--data", str(data), "--out", str(folders[name])]
-            result = CliRunner().invoke(app, [*args, *SMALL, *extra])
-            assert result.exit_code == 0, result.output
-    return folders
 
 
 def reviews(n: int, seed: int = 1) -> list[str]:
