@@ -30,6 +30,7 @@ from ..inference.model import SentimentModel
 from ..io import runs
 from ..io.files import sha256, write_json
 from ..portable import BUNDLE, FORMAT, VERSION, PortableModel
+from .to_onnx import INPUT, OUTPUT  # the same names in both formats
 
 FORMATS = ("onnx", "savedmodel")
 NETWORK = {"onnx": "network.onnx", "savedmodel": "savedmodel"}
@@ -80,13 +81,12 @@ def _write(model: SentimentModel, fmt: str, folder: Path) -> dict:
     cfg = model.cfg
     network = NETWORK[fmt]
     if fmt == "onnx":
-        from .to_onnx import INPUT, OPSET, OUTPUT, to_onnx
+        from .to_onnx import OPSET, to_onnx
 
         (folder / network).write_bytes(to_onnx(model.model).SerializeToString())
         network_spec = {"file": network, "format": "onnx", "opset": OPSET}
     else:
         _savedmodel(model.model, folder / network)
-        INPUT, OUTPUT = "ids", "probability"  # noqa: N806  (the signature's names)
         network_spec = {"file": network, "format": "savedmodel", "signature": "serving_default"}
     network_spec.update(input=INPUT, output=OUTPUT)
     shutil.copyfile(model.run_dir / runs.TOKENIZER, folder / runs.TOKENIZER)
@@ -140,8 +140,8 @@ def _savedmodel(network, folder: Path) -> None:
     archive.track(network)
     archive.add_endpoint(
         name="serving_default",
-        fn=lambda ids: {"probability": network(ids, training=False)},
-        input_signature=[tf.TensorSpec((None, None), tf.int32, name="ids")],
+        fn=lambda ids: {OUTPUT: network(ids, training=False)},
+        input_signature=[tf.TensorSpec((None, None), tf.int32, name=INPUT)],
     )
     archive.write_out(str(folder), verbose=False)
 
