@@ -135,6 +135,35 @@ def corpus_jsonl(tmp_path) -> Path:
     return make_jsonl(tmp_path / "corpus.jsonl")
 
 
+# Three classes, each with its own cue words (a topic corpus rather than sentiment).
+CLASS_CUES = {
+    "music": ["guitar", "song", "album", "band", "singer", "melody"],
+    "sport": ["goal", "match", "team", "coach", "league", "score"],
+    "cooking": ["recipe", "oven", "flour", "sauce", "chef", "spice"],
+}
+
+
+def make_multiclass_jsonl(path: Path, n_train: int = 150, n_test: int = 60, seed: int = 0) -> Path:
+    """A labeled JSONL corpus of the three CLASS_CUES classes (labels are their names),
+    with a split column, learnable in a couple of epochs."""
+    import json
+
+    rng = np.random.default_rng(seed)
+    names = list(CLASS_CUES)
+    lines = []
+    for split, n in (("train", n_train), ("test", n_test)):
+        for i in range(n):
+            label = names[i % len(names)]
+            words = [
+                rng.choice(CLASS_CUES[label]) if rng.random() < 0.25 else rng.choice(FILLER)
+                for _ in range(int(rng.integers(10, 40)))
+            ]
+            row = {"id": f"{split}-{i}", "text": " ".join(words), "label": label, "split": split}
+            lines.append(json.dumps(row))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 TINY = [
     "--set",
     "vocab_size=100",
@@ -170,6 +199,23 @@ def pooled_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("pooled")
     corpus = make_jsonl(out / "corpus.jsonl", n_train=400, n_test=40)
     args = ["train", "--preset", "tutorial", "--data", str(corpus), "--out", str(out / "run")]
+    result = CliRunner().invoke(app, [*args, *TINY, *POOLED])
+    assert result.exit_code == 0, result.output
+    return out / "run"
+
+
+@pytest.fixture(scope="session")
+def multiclass_run(tmp_path_factory) -> Path:
+    """A tiny pooled hybrid (n-gram branch and stack) on the three-class corpus, trained
+    once per test session (predict, explain, serve, page, report)."""
+    from typer.testing import CliRunner
+
+    from gru_sentiment.cli import app
+
+    out = tmp_path_factory.mktemp("multiclass")
+    corpus = make_multiclass_jsonl(out / "corpus.jsonl", n_train=450, n_test=60)
+    args = ["train", "--preset", "tutorial", "--data", str(corpus), "--out", str(out / "run")]
+    args += ["--set", "ngram_branch=true"]
     result = CliRunner().invoke(app, [*args, *TINY, *POOLED])
     assert result.exit_code == 0, result.output
     return out / "run"

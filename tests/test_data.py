@@ -167,9 +167,10 @@ def test_one_class_training_set_is_refused_before_a_run_is_written(tmp_path):
     from gru_sentiment.train.baseline import run_baseline
 
     path = write_csv(tmp_path / "pos.csv", [(f"good film {i}", "positive") for i in range(30)])
-    with pytest.raises(DataError, match="every training review is positive .*add negative rows"):
+    refusal = "every training review is of class 'positive' .*add rows of 'negative'"
+    with pytest.raises(DataError, match=refusal):
         splits.load_splits(splits.DataSpec(str(path)), seed=1, val_fraction=0.2, unlabeled=False)
-    with pytest.raises(DataError, match="every training review is positive"):
+    with pytest.raises(DataError, match="every training review is of class 'positive'"):
         run_baseline(tmp_path / "run", splits.DataSpec(str(path)))
     assert not (tmp_path / "run").exists()
 

@@ -29,7 +29,8 @@ def test_stack_learns_to_trust_the_informative_model(tmp_path):
     noise = rng.random(400)  # carries nothing
     informative = np.where(labels == 1, 3.0, -3.0) + rng.normal(0, 1, 400)
     stack = Stack.fit(noise, informative, labels)
-    assert abs(stack.w_linear) > 5 * abs(stack.w_recurrent)
+    ((w_recurrent, w_linear),) = stack.coef
+    assert abs(w_linear) > 5 * abs(w_recurrent)
     assert ((stack.combine(noise, informative) >= 0.5) == labels).mean() > 0.95
     stack.save(tmp_path)
     assert Stack.load(tmp_path) == stack

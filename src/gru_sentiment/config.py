@@ -22,6 +22,7 @@ class Config:
     max_len: int = 200  # tokens kept per review
     padding: str = "post"  # "post": padding at the end (right-padded masks, cuDNN-friendly)
     keep: str = "head"  # part of a longer review that is read: "head", "tail" or "head+tail"
+    strip_accents: bool = False  # "película" = "pelicula" (accents are kept by default)
     # --- model
     # "stacked": the tutorial's BiRNN -> RNN -> Dense; "conv_gru": Conv1D in front of it;
     # "pooled": masked BiRNN, then max + mean pooling over time
@@ -79,6 +80,14 @@ class Config:
     unfreeze: str = "none"  # "gradual": epoch 1 trains above the encoder, 2 adds it, 3 all
     schedule: str = "plateau"  # or "slanted": a per-step triangle peaking at learning_rate
     bucket: bool = False  # length-bucketed batches instead of one global length
+    # --- classes
+    # "balanced": each class weighs n / (classes * its count) in the network's loss and the
+    # linear models (rare classes count as much as common ones); "none": every review 1.
+    class_weight: str = "none"
+    # "ordinal": for classes that are numbers (star ratings), train on soft labels that
+    # give neighbouring classes part of the target (SORD, Diaz & Marathe 2019), so that
+    # predicting 9 for a 10 costs less than predicting 1; "crossentropy": one-hot targets.
+    loss: str = "crossentropy"
     seed: int = 42
 
     def validate(self) -> Config:
@@ -148,6 +157,8 @@ CHOICES = {
     "monitor": MONITORS,
     "unfreeze": ("none", "gradual"),
     "schedule": ("plateau", "slanted"),
+    "class_weight": ("none", "balanced"),
+    "loss": ("crossentropy", "ordinal"),
 }
 # Inclusive bounds: wide enough for any real use, narrow enough that a typo (max_len=1e9,
 # learning_rate=50) is an error rather than an out-of-memory crash or a NaN run.

@@ -118,7 +118,7 @@ def predict(
         fail("no reviews: give them as arguments, with --input FILE, or one per line on stdin")
     from ..data.tables import read_rows, text_rows
     from ..errors import DataError
-    from ..inference.scoring import check_output, predict_rows, write_rows
+    from ..inference.scoring import check_output, output_columns, predict_rows, write_rows
 
     if output is not None:
         load_or_fail(check_output, output, input_)
@@ -146,7 +146,7 @@ def predict(
         _print_table(results)
     else:
         with progress or nullcontext():
-            written = write_rows(output, columns, results)
+            written = write_rows(output, columns, results, output_columns(model.classes))
         typer.echo(f"wrote {written:,} rows to {output}", err=True)
     _print_errors(errors)
 

@@ -14,7 +14,7 @@ import typer
 
 from ..config import Config, parse_overrides, preset
 from ..errors import GruSentimentError
-from ..evaluation.metrics import HEADLINE
+from ..evaluation.metrics import headline
 from ..io.terminal import printable
 
 DataOpt = Annotated[
@@ -26,7 +26,17 @@ DataOpt = Annotated[
     ),
 ]
 TextColumnOpt = Annotated[str, typer.Option(help="Text column of a .csv/.jsonl file.")]
-LabelColumnOpt = Annotated[str, typer.Option(help="Label column (0/1 or negative/positive).")]
+LabelColumnOpt = Annotated[
+    str,
+    typer.Option(help="Label column: 0/1, negative/positive, or any classes (3 stars, topics)."),
+]
+TargetOpt = Annotated[
+    str,
+    typer.Option(
+        help="What to predict: 'label' (the label column; IMDB: negative/positive) or "
+        "'rating' (IMDB's star ratings, 8 classes)."
+    ),
+]
 CpuOpt = Annotated[bool, typer.Option("--cpu", help="Run on the CPU even when a GPU is present.")]
 SetOpt = Annotated[
     list[str] | None,
@@ -45,6 +55,13 @@ def fail(message: str) -> None:
 def check_data_path(data: str | None) -> None:
     if data is not None and not Path(data).expanduser().exists():
         fail(f"data path does not exist: {data}")
+
+
+def check_target(target: str) -> None:
+    from ..data.splits import TARGETS
+
+    if target not in TARGETS:
+        fail(f"--target must be one of {', '.join(TARGETS)}, not {target!r}")
 
 
 def check_positive(**values: int | None) -> None:
@@ -73,7 +90,8 @@ def resolve_config(name: str, overrides: list[str], **flags) -> Config:
 
 
 def print_headline(metrics: dict, run_dir: Path) -> None:
-    typer.echo("test: " + ", ".join(f"{k} {metrics[k]:.4f}" for k in HEADLINE))
+    shown = [(k, metrics.get(k)) for k in headline(metrics)]
+    typer.echo("test: " + ", ".join(f"{k} {v:.4f}" for k, v in shown if v is not None))
     typer.echo(f"run folder: {run_dir}")
 
 

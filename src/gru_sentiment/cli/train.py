@@ -14,11 +14,13 @@ from .common import (
     DataOpt,
     LabelColumnOpt,
     SetOpt,
+    TargetOpt,
     TestLimitOpt,
     TextColumnOpt,
     TrainLimitOpt,
     check_data_path,
     check_positive,
+    check_target,
     fail,
     load_or_fail,
     print_headline,
@@ -50,6 +52,7 @@ def train(
     set_: SetOpt = None,
     text_column: TextColumnOpt = "text",
     label_column: LabelColumnOpt = "label",
+    target: TargetOpt = "label",
     force: Annotated[bool, typer.Option(help="Replace a complete run folder.")] = False,
     lm: Annotated[
         Path | None,
@@ -89,10 +92,13 @@ def train(
 
     Example: gru-sentiment train --preset tutorial --data aclImdb_v1.tar.gz --out runs/tutorial
 
+    Star ratings: gru-sentiment train --target rating --out runs/rating
+
     Tracked: gru-sentiment train --preset tutorial --tensorboard --mlflow-uri http://127.0.0.1:5000
     """
     check_data_path(data)
     check_positive(epochs=epochs, train_limit=train_limit, test_limit=test_limit)
+    check_target(target)
     if lm is not None and not (lm / "manifest.json").is_file():
         fail(f"{lm} is not a complete language-model folder (run `gru-sentiment pretrain`)")
     if preset_name and preset_file:
@@ -115,7 +121,7 @@ def train(
     from ..io.runs import differences, is_complete, tidy
     from ..train.pipeline import run_config, train_run
 
-    spec = DataSpec(data, text_column, label_column, train_limit, test_limit)
+    spec = DataSpec(data, text_column, label_column, train_limit, test_limit, target)
     if is_complete(run_dir) and not force:
         record = {"config": run_config(cfg, lm).to_dict(), "data": spec.__dict__}
         changed = differences(run_dir, record)
@@ -145,19 +151,28 @@ def baseline(
     test_limit: TestLimitOpt = None,
     text_column: TextColumnOpt = "text",
     label_column: LabelColumnOpt = "label",
+    target: TargetOpt = "label",
+    class_weight: Annotated[
+        str,
+        typer.Option(help="'balanced': each class weighs n / (classes * its count); 'none'."),
+    ] = "none",
     force: Annotated[bool, typer.Option(help="Replace a complete run folder.")] = False,
 ) -> None:
-    """The linear baseline: TF-IDF 1-2-grams + logistic regression, same splits and files.
+    """The linear baseline: TF-IDF 1-2-grams + logistic regression (multinomial for more
+    than two classes), same splits and files.
 
     Example: gru-sentiment baseline --data aclImdb_v1.tar.gz --out runs/baseline
     """
     check_data_path(data)
     check_positive(train_limit=train_limit, test_limit=test_limit)
+    check_target(target)
     from ..data.splits import DataSpec
     from ..train.baseline import run_baseline
 
-    spec = DataSpec(data, text_column, label_column, train_limit, test_limit)
-    metrics = load_or_fail(run_baseline, out, spec, seed=seed, force=force, log=typer.echo)
+    spec = DataSpec(data, text_column, label_column, train_limit, test_limit, target)
+    metrics = load_or_fail(
+        run_baseline, out, spec, seed=seed, force=force, log=typer.echo, class_weight=class_weight
+    )
     print_headline(metrics, out)
 
 

@@ -13,11 +13,13 @@ from .common import (
     DataOpt,
     LabelColumnOpt,
     SetOpt,
+    TargetOpt,
     TestLimitOpt,
     TextColumnOpt,
     TrainLimitOpt,
     check_data_path,
     check_positive,
+    check_target,
     fail,
     load_or_fail,
     resolve_config,
@@ -48,6 +50,7 @@ def tune(
     set_: SetOpt = None,
     text_column: TextColumnOpt = "text",
     label_column: LabelColumnOpt = "label",
+    target: TargetOpt = "label",
     out: Annotated[Path, typer.Option(help="Folder of the search, its runs and results.")] = Path(
         "runs/tune"
     ),
@@ -74,6 +77,7 @@ def tune(
     check_data_path(data)
     check_positive(trials=trials, seeds=seeds, epochs=epochs)
     check_positive(train_limit=train_limit, test_limit=test_limit)
+    check_target(target)
     for name, value in (("max-minutes", max_minutes), ("cpus-per-trial", cpus_per_trial)):
         if value is not None and not value > 0:
             fail(f"--{name} must be a positive number, got {value}")
@@ -86,7 +90,7 @@ def tune(
     if not resume:
         base = resolve_config(preset_name, set_ or [], epochs=epochs)
         data_path = str(Path(data).expanduser().resolve()) if data else None  # trials' cwd
-        spec = DataSpec(data_path, text_column, label_column, train_limit, test_limit)
+        spec = DataSpec(data_path, text_column, label_column, train_limit, test_limit, target)
         found = load_or_fail(load_space, space, base)
         seed_list = [base.seed + i for i in range(seeds)]
         settings = Settings(base, found, spec, seed_list, trials, cpus_per_trial, max_minutes)

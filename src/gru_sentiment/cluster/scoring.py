@@ -27,8 +27,8 @@ import numpy as np
 
 from ..data.tables import Row
 from ..errors import DataError
-from ..inference.model import check_safe
-from ..inference.scoring import predict_rows
+from ..inference.model import check_safe, read_classes
+from ..inference.scoring import output_columns, predict_rows
 from ..io.files import UMASK
 from .session import connect
 from .shards import output_name, read_shard, write_shard
@@ -63,6 +63,7 @@ def score_files(
     not at all. `address`: a Ray cluster to join (None: a local Ray for this call);
     `tally` sees each shard's (row, result) pairs on their way to the file."""
     check_safe(Path(run_dir))  # a bad run folder or input fails here, before Ray starts
+    outputs = output_columns(read_classes(Path(run_dir)))
     columns = [read_shard(f, text_column)[0] for f in files]
     started = time.perf_counter()
     with _folder_in_place(Path(output)) as tmp, connect(address, workers + READ_CPUS):
@@ -70,7 +71,7 @@ def score_files(
 
         def write(number: int, pairs: Iterable[tuple[Row, dict]]) -> int:
             path = tmp / output_name(number, files[number], fmt)
-            return write_shard(path, columns[number], tally(pairs), files[number])
+            return write_shard(path, columns[number], tally(pairs), files[number], outputs)
 
         written, seen = 0, set()
         for number, group in groupby(stream, key=itemgetter(0)):

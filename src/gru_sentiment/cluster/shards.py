@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import glob
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 
@@ -74,22 +74,28 @@ def output_name(number: int, source: Path, fmt: str) -> str:
 
 
 def write_shard(
-    path: Path, columns: list[str], results: Iterable[tuple[Row, dict]], source: Path
+    path: Path,
+    columns: list[str],
+    results: Iterable[tuple[Row, dict]],
+    source: Path,
+    outputs: Sequence[str] = OUTPUT_COLUMNS,
 ) -> int:
-    """Write one scored shard (input columns + predictions) atomically; rows written.
-    `source`: the input shard (a Parquet one lends its column types)."""
+    """Write one scored shard (input columns + the prediction columns `outputs`)
+    atomically; rows written. `source`: the input shard (a Parquet one lends its column
+    types)."""
     if path.suffix != ".parquet":
-        return write_rows(path, columns, results)
+        return write_rows(path, columns, results, outputs)
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    names = output_names(columns)
+    names = output_names(columns, outputs)
     if source.suffix.lower() == ".parquet":
         schema = pq.read_schema(source)
     else:  # text formats: every input column as text (JSONL's other values as JSON)
         schema = pa.schema([(c, pa.string()) for c in columns])
     kinds = {"probability": pa.float64(), "truncated": pa.bool_()}
-    predicted = [pa.field(names[c], kinds.get(c, pa.string())) for c in OUTPUT_COLUMNS]
+    kinds |= {c: pa.float64() for c in outputs if c.startswith("p_")}
+    predicted = [pa.field(names[c], kinds.get(c, pa.string())) for c in outputs]
     schema = pa.schema([*schema, *predicted])
     texts = {f.name for f in schema if f.type == pa.string()}
 

@@ -6,23 +6,31 @@ the 100,000 IMDB reviews stay cheap to hold, slice and encode.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-CLASS_NAMES = ("negative", "positive")  # label 0, label 1: defined once, used everywhere
+# The classes of a binary sentiment corpus (IMDB, 0/1 or negative/positive labels), label
+# 0 and label 1; another corpus names its own classes (`Corpus.classes`).
+CLASS_NAMES = ("negative", "positive")
 UNLABELED = -1
+# IMDB's star ratings, the classes of `--target rating` (5 and 6 are not in the dataset).
+RATINGS = (1, 2, 3, 4, 7, 8, 9, 10)
+MAX_CLASSES = 1000
 
 
 @dataclass
 class Split:
-    """One split of reviews as parallel columns; labels are 0/1, or -1 when unknown."""
+    """One split of reviews as parallel columns; labels are class indices (0/1 for a
+    binary corpus), or -1 when unknown."""
 
     name: str
     ids: list[str]
     texts: list[str]
-    labels: np.ndarray  # (n,) int8
+    labels: np.ndarray  # (n,) int16: index into the corpus's classes
     ratings: np.ndarray  # (n,) int8, 0 = unknown
 
     def __len__(self) -> int:
@@ -56,6 +64,7 @@ class Corpus:
     splits: dict[str, Split]
     source: str
     skipped: Counter = field(default_factory=Counter)
+    classes: tuple[str, ...] = CLASS_NAMES  # label i is classes[i]
 
     def __getitem__(self, name: str) -> Split:
         return self.splits[name]
@@ -80,6 +89,21 @@ def train_validation(train: Split, fraction: float, seed: int) -> tuple[Split, S
     """Carve a stratified, seeded validation split out of train (never out of test)."""
     kept, held = stratified_split(train.labels, fraction, seed)
     return train.take(kept, "train"), train.take(held, "validation")
+
+
+def class_values(classes: Sequence[str]) -> np.ndarray | None:
+    """(k,) the classes as numbers when every class name is one (star ratings), else None."""
+    try:
+        return np.array([float(c) for c in classes])
+    except ValueError:
+        return None
+
+
+def by_rating(split: Split) -> Split:
+    """`split` with its star rating as the label: the index of the rating in RATINGS."""
+    index = np.full(max(RATINGS) + 1, UNLABELED, np.int16)
+    index[list(RATINGS)] = np.arange(len(RATINGS))
+    return dataclasses.replace(split, labels=index[split.ratings])
 
 
 def subsample(split: Split, limit: int | None, seed: int) -> Split:

@@ -184,7 +184,7 @@ def _read_folder(folder: Path, rel: str, expected: dict | None, skipped: Counter
         texts.append(text)
         ratings.append(rating)
     n = len(texts)
-    return Split(rel, ids, texts, np.full(n, label, np.int8), np.array(ratings, np.int8))
+    return Split(rel, ids, texts, np.full(n, label, np.int16), np.array(ratings, np.int8))
 
 
 def _rating_agrees(label: int, rating: int) -> bool:

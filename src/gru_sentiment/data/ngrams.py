@@ -49,9 +49,16 @@ def hashed_ngrams(
 
 
 def ngram_logits(
-    seqs: Sequence[np.ndarray], weights: np.ndarray, bias: float, ngram_max: int
+    seqs: Sequence[np.ndarray], weights: np.ndarray, bias: float | np.ndarray, ngram_max: int
 ) -> np.ndarray:
-    """(len(seqs),) float64: bias + the sum of the weights of each sequence's distinct
-    hashed n-grams (a binary bag of n-grams times a weight vector of len n_features)."""
+    """bias + the sum of the weights of each sequence's distinct hashed n-grams (a binary
+    bag of n-grams times a weight matrix): weights (n_features,) give (len(seqs),) float64
+    log-odds, weights (n_features, classes) give (len(seqs), classes) scores."""
     rows, columns = hashed_ngrams(seqs, ngram_max, len(weights))
-    return np.bincount(rows, weights[columns].astype(np.float64), len(seqs)) + bias
+    if weights.ndim == 1:
+        return np.bincount(rows, weights[columns].astype(np.float64), len(seqs)) + bias
+    sums = [
+        np.bincount(rows, weights[columns, c].astype(np.float64), len(seqs))
+        for c in range(weights.shape[1])
+    ]  # one class at a time: memory of one (nnz,) column
+    return np.stack(sums, axis=1) + np.asarray(bias)

@@ -27,11 +27,14 @@ def _texts(splits: Splits, name: str) -> list[str]:
 
 
 def prepare_ids(
-    splits: Splits, vocab_size: int, log: Callable[[str], object] = print
+    splits: Splits,
+    vocab_size: int,
+    log: Callable[[str], object] = print,
+    strip_accents: bool = False,
 ) -> tuple[TextEncoder, dict[str, list[np.ndarray]]]:
     """The tokenizer fitted on train + validation texts, and the ids of every split
     (`ENCODED_ORDER`)."""
-    key = hashlib.sha256(f"v4:{vocab_size}".encode())
+    key = hashlib.sha256(f"v5:{vocab_size}:{strip_accents}".encode())
     for name in ENCODED_ORDER:
         for text in _texts(splits, name):
             key.update(text.encode())
@@ -43,7 +46,9 @@ def prepare_ids(
             log(f"using cached token ids from {folder}")
             return _load(folder, splits)
         started = time.perf_counter()
-        encoder = TextEncoder.fit(splits.train.texts + splits.validation.texts, vocab_size)
+        encoder = TextEncoder.fit(
+            splits.train.texts + splits.validation.texts, vocab_size, strip_accents
+        )
         encoded = {name: encoder.encode(_texts(splits, name)) for name in ENCODED_ORDER}
         log(f"tokenized and encoded in {time.perf_counter() - started:.1f} s")
         every = [seq for name in ENCODED_ORDER for seq in encoded[name]]

@@ -3,17 +3,20 @@ validation (carved from train, stratified, seeded) / test, plus the unlabeled te
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError
-from .corpus import CLASS_NAMES, Corpus, Split, subsample, train_validation
+from .corpus import CLASS_NAMES, RATINGS, Corpus, Split, by_rating, subsample, train_validation
 from .imdb import load_imdb
 from .tables import load_table
 
 TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson")  # a user's own labeled file
+# What a run learns to predict: the file's label column (IMDB: negative/positive), or
+# IMDB's star rating (8 classes).
+TARGETS = ("label", "rating")
 
 
 def load_corpus(
@@ -37,6 +40,7 @@ class DataSpec:
     label_column: str = "label"
     train_limit: int | None = None
     test_limit: int | None = None
+    target: str = "label"
 
     @classmethod
     def from_record(cls, values: dict) -> DataSpec:
@@ -58,6 +62,8 @@ class Splits:
     source: str
     skipped: dict
     unlabeled: list[str]
+    classes: tuple[str, ...] = CLASS_NAMES  # label i is classes[i]
+    warnings: list[str] = field(default_factory=list)  # worth telling, not worth stopping
 
     def sizes(self) -> dict[str, int]:
         return {name: len(getattr(self, name)) for name in SPLIT_ORDER}
@@ -66,17 +72,35 @@ class Splits:
 def load_splits(spec: DataSpec, seed: int, val_fraction: float, unlabeled: bool) -> Splits:
     """Train / validation (carved from train with `seed`) / test, and the unlabeled texts
     when asked for (an own CSV corpus has none). DataError unless every split has
-    reviews and train has both classes."""
+    reviews and train has two classes at least."""
     names = ("train", "test", "unsup") if unlabeled else ("train", "test")
     corpus = load_corpus(spec.path, spec.text_column, spec.label_column, names)
+    if spec.target not in TARGETS:
+        raise DataError(f"target must be one of {', '.join(TARGETS)}, not {spec.target!r}")
+    if spec.target == "rating":
+        corpus = rating_corpus(corpus)
     train, validation = train_validation(
         subsample(corpus["train"], spec.train_limit, seed), val_fraction, seed
     )
     test = subsample(corpus["test"], spec.test_limit, seed)
     texts = corpus["unsup"].texts if "unsup" in corpus.splits else []
-    splits = Splits(train, validation, test, corpus.source, dict(corpus.skipped), texts)
+    splits = Splits(
+        train, validation, test, corpus.source, dict(corpus.skipped), texts, corpus.classes
+    )
     check_splits(splits, val_fraction)
     return splits
+
+
+def rating_corpus(corpus: Corpus) -> Corpus:
+    """IMDB with each review's star rating (from its file name) as its class."""
+    if not all(split.ratings.all() for split in corpus.splits.values() if split.name != "unsup"):
+        raise DataError(
+            f"{corpus.source}: --target rating needs IMDB's star ratings (its file names); "
+            "for your own file, put the ratings in the label column"
+        )
+    splits = {name: by_rating(s) if name != "unsup" else s for name, s in corpus.splits.items()}
+    classes = tuple(str(r) for r in RATINGS)
+    return Corpus(splits, corpus.source, corpus.skipped, classes)
 
 
 def check_splits(splits: Splits, val_fraction: float) -> None:
@@ -93,9 +117,20 @@ def check_splits(splits: Splits, val_fraction: float) -> None:
     for name, how in fill.items():
         if not len(getattr(splits, name)):
             raise DataError(f"{splits.source}: the {name} split is empty ({sizes}); {how}")
-    classes = np.unique(splits.train.labels)
-    if len(classes) < 2:
+    present = np.unique(splits.train.labels)
+    if len(present) < 2:
+        only = splits.classes[present[0]]
+        other = "another class" if len(splits.classes) > 2 else repr(splits.classes[1 - present[0]])
         raise DataError(
-            f"{splits.source}: every training review is {CLASS_NAMES[classes[0]]} ({sizes}); "
-            f"a model needs both classes: add {CLASS_NAMES[1 - classes[0]]} rows"
+            f"{splits.source}: every training review is of class {only!r} ({sizes}); "
+            f"a model needs two classes at least: add rows of {other}"
         )
+    for name in SPLIT_ORDER:
+        missing = sorted(set(range(len(splits.classes))) - set(getattr(splits, name).labels))
+        if missing:
+            named = ", ".join(repr(splits.classes[i]) for i in missing[:5])
+            splits.warnings.append(
+                f"warning: no {name} review of class {named}"
+                f"{' and others' if len(missing) > 5 else ''}: its {name} metrics are "
+                "undefined; add rows of it (or merge rare classes)"
+            )

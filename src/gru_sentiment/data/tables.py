@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -21,9 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .corpus import Corpus, Split, stratified_split
+from .corpus import CLASS_NAMES, MAX_CLASSES, UNLABELED, Corpus, Split, stratified_split
 
 READ_SUFFIXES = (".txt", ".csv", ".jsonl", ".ndjson")
+MIN_CLASS_ROWS = 3  # beside 0/1 labels, a word on fewer rows is a typo, not a class
 LABEL_WORDS = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
 # Python's csv refuses fields over 128 KiB, shorter than some reviews; a bound still
 # stops one runaway quoted field from swallowing the rest of the file into memory.
@@ -159,7 +161,8 @@ def load_table(
 ) -> Corpus:
     """A labeled CSV/JSONL corpus; a `split` column (train/test) is used when present,
     otherwise a stratified `test_fraction` is held out with `seed`. Unusable rows are
-    skipped and counted by reason."""
+    skipped and counted by reason. The classes are read from the label column
+    (`label_classes`)."""
     path = Path(path)
     if path.suffix.lower() == ".txt":
         raise DataError(f"{path}: a labeled corpus is a .csv or .jsonl file with a label column")
@@ -169,21 +172,29 @@ def load_table(
     skipped: Counter = Counter()
     kept = []
     for row in rows:
-        label = LABEL_WORDS.get(str(row.values.get(label_column, "")).strip().lower())
+        label = row.values.get(label_column)
+        label = "" if label is None else str(label).strip()
         if row.error is not None:
             skipped[f"{path.name}: {row.error.split(':')[0]}"] += 1
-        elif label is None:
-            skipped[f"{path.name}: label not one of {sorted(LABEL_WORDS)}"] += 1
+        elif not label:
+            skipped[f"{path.name}: no label"] += 1
         else:
             split = str(row.values.get("split", ""))
             kept.append((str(row.values.get("id", len(kept))), row.text, label, split))
     if not kept:
         raise DataError(f"{path}: no usable labeled rows ({dict(skipped) or 'the file is empty'})")
+    classes, labels = label_classes([k[2] for k in kept], f"{path} column {label_column!r}")
+    stray = labels == UNLABELED
+    if stray.any():
+        skipped[f"{path.name}: label not one of {sorted(LABEL_WORDS)}"] += int(stray.sum())
+        kept, labels = [k for k, r in zip(kept, stray, strict=True) if not r], labels[~stray]
+        if not kept:
+            raise DataError(f"{path}: no usable labeled rows ({dict(skipped)})")
     whole = Split(
         name="all",
         ids=[k[0] for k in kept],
         texts=[k[1] for k in kept],
-        labels=np.array([k[2] for k in kept], np.int8),
+        labels=labels,
         ratings=np.zeros(len(kept), np.int8),
     )
     given = np.array([k[3] for k in kept])
@@ -197,4 +208,52 @@ def load_table(
     else:
         train_idx, test_idx = stratified_split(whole.labels, test_fraction, seed)
     splits = {"train": whole.take(train_idx, "train"), "test": whole.take(test_idx, "test")}
-    return Corpus(splits, source=str(path.resolve()), skipped=skipped)
+    return Corpus(splits, source=str(path.resolve()), skipped=skipped, classes=classes)
+
+
+def label_classes(raw: list[str], where: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """The classes of a label column and each row's class index.
+
+    Labels that are 0/1 or neg/pos/negative/positive are the binary sentiment classes
+    (CLASS_NAMES, today's runs); another word on fewer than MIN_CLASS_ROWS rows is a
+    stray (a typo): its rows get UNLABELED, to be skipped. Otherwise each distinct label
+    is a class: integers (whole floats such as "3.0" too, as spreadsheets write them)
+    sorted as numbers, any other strings sorted as text. Fractional numbers are refused
+    (a classifier needs classes, not a scale), as are more than MAX_CLASSES classes."""
+    counts = Counter(raw)
+    others = [label for label in counts if label.lower() not in LABEL_WORDS]
+    if all(counts[label] < MIN_CLASS_ROWS for label in others):  # a stray word: skipped
+        index = [LABEL_WORDS.get(label.lower(), UNLABELED) for label in raw]
+        return CLASS_NAMES, np.array(index, np.int16)
+    names = {label: _integer_name(label) for label in counts}
+    fractional = sorted(label for label, name in names.items() if name == "")
+    if fractional:
+        raise DataError(
+            f"{where} holds fractional numbers ({', '.join(fractional[:3])}): a classifier "
+            "learns classes; round them, or bin them into classes, first"
+        )
+    numeric = all(name is not None for name in names.values())
+    if numeric:
+        distinct = sorted({name for name in names.values()}, key=int)
+        label_of = names
+    else:
+        distinct, label_of = sorted(names), {label: label for label in names}
+    if len(distinct) > MAX_CLASSES:
+        raise DataError(
+            f"{where} has {len(distinct):,} distinct labels, more than {MAX_CLASSES:,}: "
+            "is it the label column? (choose one with --label-column)"
+        )
+    index = {name: i for i, name in enumerate(distinct)}
+    return tuple(distinct), np.array([index[label_of[label]] for label in raw], np.int16)
+
+
+def _integer_name(label: str) -> str | None:
+    """A number label's class name ("3.0" -> "3"), "" for a fractional number, None for
+    anything that is not a number."""
+    try:
+        value = float(label)
+    except ValueError:
+        return None
+    if not math.isfinite(value):
+        return None
+    return str(int(value)) if value == int(value) else ""

@@ -17,9 +17,16 @@ RESERVED = (PAD, START, UNK, UNUSED)
 PAD_ID, START_ID, UNK_ID = 0, 1, 2
 
 
+# Words keep inner apostrophes ("don't"); every other punctuation mark is its own token;
+# scripts written without spaces (Chinese, Japanese) give a token per character.
+UNSPACED = r"\p{Han}\p{Hiragana}\p{Katakana}"
+WORD_PATTERN = rf"[{UNSPACED}]|(?:(?![{UNSPACED}])[\w'])+|[^\w\s]"
+
+
 class TextEncoder:
-    """Normalise (NFKC, lowercase, `<br />` -> space), split into words and punctuation,
-    map to ids; `<start>` is prepended to every review as in the tutorial."""
+    """Normalise (`<br />` -> space, NFKC, lowercase; accents kept unless `strip_accents`),
+    split into words and punctuation in any script, map to ids; `<start>` is prepended to
+    every review as in the tutorial."""
 
     def __init__(self, tokenizer: Tokenizer):
         # A review that spells "<pad>" or "<start>" gets words, not the reserved ids
@@ -29,19 +36,18 @@ class TextEncoder:
         self.tokenizer = tokenizer
 
     @classmethod
-    def fit(cls, texts: Sequence[str], vocab_size: int) -> TextEncoder:
-        """Vocabulary of the `vocab_size - 4` most frequent training words."""
+    def fit(
+        cls, texts: Sequence[str], vocab_size: int, strip_accents: bool = False
+    ) -> TextEncoder:
+        """Vocabulary of the `vocab_size - 4` most frequent training words; with
+        `strip_accents`, "película" and "pelicula" are one word."""
+        steps = [normalizers.Replace(Regex(r"<br\s*/?>"), " "), normalizers.NFKC()]
+        if strip_accents:  # decompose, drop the combining marks, compose again
+            steps += [normalizers.NFD(), normalizers.StripAccents(), normalizers.NFC()]
         tokenizer = Tokenizer(models.WordLevel(unk_token=UNK))
-        tokenizer.normalizer = normalizers.Sequence(
-            [
-                normalizers.Replace(Regex(r"<br\s*/?>"), " "),
-                normalizers.NFKC(),
-                normalizers.Lowercase(),
-            ]
-        )
-        # Words keep inner apostrophes ("don't"); every other punctuation mark is its own token.
+        tokenizer.normalizer = normalizers.Sequence([*steps, normalizers.Lowercase()])
         tokenizer.pre_tokenizer = pre_tokenizers.Split(
-            Regex(r"[\w']+|[^\w\s]"), behavior="removed", invert=True
+            Regex(WORD_PATTERN), behavior="removed", invert=True
         )
         trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, special_tokens=list(RESERVED))
         tokenizer.train_from_iterator(texts, trainer=trainer)

@@ -1,5 +1,6 @@
-"""The network's forward pass for scoring: (batch, time) int32 ids -> (batch,) P(positive),
-without `model.predict`'s per-call set-up."""
+"""The network's forward pass for scoring: (batch, time) int32 ids -> (batch,) P(second
+class) of a one-sigmoid network, (batch, classes) of a softmax one, without
+`model.predict`'s per-call set-up."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ FULL_ROWS = 32
 
 
 class Forward:
-    """(batch, time) int32 ids -> (batch,) P(positive).
+    """(batch, time) int32 ids -> (batch,) P(second class), or (batch, classes).
 
     `model.predict` sets up a data adapter and callbacks on every call, so the model is
     called through compiled functions instead.
@@ -78,7 +79,7 @@ class Forward:
     def __call__(self, ids: np.ndarray) -> np.ndarray:
         n = len(ids)
         if n >= self.full_rows:
-            return self.call(ids).reshape(-1)
+            return _squeezed(self.call(ids))
         rows, width = 1 << (n - 1).bit_length(), self.width(ids.shape[1])
         if (rows, width) != ids.shape:
             # Filler rows hold a start token, never only padding (cuDNN rejects fully masked rows).
@@ -86,12 +87,17 @@ class Forward:
             padded[n:, 0] = START_ID
             padded[:n, : ids.shape[1]] = ids
             ids = padded
-        return self.call(ids).reshape(-1)[:n]
+        return _squeezed(self.call(ids))[:n]
+
+
+def _squeezed(probs: np.ndarray) -> np.ndarray:
+    """(batch, 1) -> (batch,); (batch, classes) as it is."""
+    return probs.reshape(-1) if probs.shape[-1] == 1 else probs
 
 
 def _jax_call(model) -> Callable[[np.ndarray], np.ndarray]:
-    """(batch, time) ids -> (batch, 1) P(positive) through one `jax.jit` of
-    `model.stateless_call(..., training=False)`, compiled once per input shape.
+    """(batch, time) ids -> (batch, 1) P(second class), or (batch, classes), through one
+    `jax.jit` of `model.stateless_call(..., training=False)`, compiled once per input shape.
 
     The weights are arguments of the compiled program, not constants folded into it: a
     program stays small and compiles fast whatever the vocabulary, and under a
@@ -109,7 +115,7 @@ def _jax_call(model) -> Callable[[np.ndarray], np.ndarray]:
     @jax.jit
     def forward(trainable, non_trainable, ids):
         probs, _ = model.stateless_call(trainable, non_trainable, ids, training=False)
-        return probs  # (batch, 1)
+        return probs  # (batch, 1) or (batch, classes)
 
     def call(ids: np.ndarray) -> np.ndarray:
         trainable = [v.value for v in model.trainable_variables]

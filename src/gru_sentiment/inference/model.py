@@ -40,13 +40,16 @@ SCORING_BATCH = 256
 
 @dataclass(frozen=True)
 class Prediction:
-    """The verdict on one text; `label` and `probability` are None when `error` says why."""
+    """The verdict on one text; `label` and the probabilities are None when `error` says
+    why."""
 
-    label: str | None  # "negative" | "positive", at the run's decision threshold
-    probability: float | None  # P(positive)
+    label: str | None  # one of the run's classes: at its decision threshold for two
+    # Two classes: P(second class) ("positive"), as always; more: P(label).
+    probability: float | None
     truncated: bool  # longer than the model's max_len: only part of it was read
     tokens: int  # token ids before truncation, start token included
     error: str | None = None
+    probabilities: dict[str, float] | None = None  # P(class) of every class
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -94,7 +97,9 @@ class SentimentModel:
         self.record = record
         self.cfg = Config.from_dict(record["config"])
         self.metrics = metrics
-        self.threshold = float(metrics["decision_threshold"])  # chosen on validation
+        self.classes = tuple(record.get("classes", CLASS_NAMES))  # older runs: binary
+        # Two classes: the threshold on P(second class) chosen on validation; more: argmax.
+        self.threshold = metrics.get("decision_threshold")
         self.encoder = encoder
         self.model = model
         self.ngram = ngram
@@ -114,8 +119,12 @@ class SentimentModel:
         if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
             raise RunError(f"{run_dir / runs.CONFIG} has no config object")
         Config.from_dict(record["config"]).validate()  # an unknown or bad field: ConfigError
+        classes = record.get("classes", CLASS_NAMES)
+        if not isinstance(classes, list | tuple) or len(classes) < 2:
+            raise RunError(f"{run_dir / runs.CONFIG}: classes must be a list of 2 or more")
         threshold = metrics.get("decision_threshold") if isinstance(metrics, dict) else None
-        if not isinstance(threshold, int | float) or not 0 <= threshold <= 1:  # NaN too
+        binary = len(classes) == 2
+        if binary and (not isinstance(threshold, int | float) or not 0 <= threshold <= 1):
             raise RunError(f"{run_dir / runs.METRICS}: decision_threshold must be in [0, 1]")
         ngram = None
         if record["config"].get("ngram_branch"):
@@ -157,8 +166,8 @@ class SentimentModel:
         ]
 
     def score(self, texts: list[str], keep: str) -> tuple[np.ndarray, list[int]]:
-        """(n,) P(positive) of valid texts, and their lengths in token ids; `keep`: the
-        part of a long review the network reads."""
+        """(n,) P(second class) of valid texts for two classes, (n, classes) for more, and
+        their lengths in token ids; `keep`: the part of a long review the network reads."""
         seqs = self.encoder.encode(texts)
         probs = self.probabilities(seqs, keep)
         if self.ngram is not None:
@@ -166,13 +175,22 @@ class SentimentModel:
             probs = stack.combine(probs, linear.logits(seqs)) if texts else probs
         return probs, [len(seq) for seq in seqs]
 
-    def verdict(self, probability: float, tokens: int) -> Prediction:
-        """The Prediction for P(positive) of a review of `tokens` ids."""
+    def verdict(self, probs: float | np.ndarray, tokens: int) -> Prediction:
+        """The Prediction for a review of `tokens` ids: `probs` is P(second class) for two
+        classes, (classes,) P(each class) for more."""
+        if len(self.classes) == 2:
+            every = [1 - float(probs), float(probs)]
+            label, probability = int(probs >= self.threshold), float(probs)
+        else:
+            every = [float(p) for p in probs]
+            label = int(np.argmax(probs))
+            probability = every[label]
         return Prediction(
-            label=CLASS_NAMES[int(probability >= self.threshold)],
-            probability=round(float(probability), 6),
+            label=self.classes[label],
+            probability=round(probability, 6),
             truncated=tokens > self.cfg.max_len,
             tokens=tokens,
+            probabilities={c: round(p, 6) for c, p in zip(self.classes, every, strict=True)},
         )
 
     def explain(self, text: str, long: str | None = None) -> Explanation:
@@ -183,10 +201,11 @@ class SentimentModel:
         return occlusion(self, text, keep_mode(long, self.cfg))
 
     def probabilities(self, seqs: Sequence[np.ndarray], keep: str) -> np.ndarray:
-        """(n,) P(positive) of token-id sequences by the recurrent model alone, cut and
-        padded as in training."""
+        """(n,) P(second class), or (n, classes), of token-id sequences by the recurrent
+        model alone, cut and padded as in training."""
         if not seqs:
-            return np.zeros(0, np.float32)
+            k = len(self.classes)
+            return np.zeros(0 if k == 2 else (0, k), np.float32)
         from ..model.batching import PaddedBatches
 
         cfg = self.cfg
@@ -217,6 +236,11 @@ class SentimentModel:
         # One batch at a time: other threads' calls get in between a long explanation's.
         with self._lock:
             return self._forward(ids)
+
+
+def read_classes(run_dir: Path) -> tuple[str, ...]:
+    """The classes of a run (config.json; a run written before classes were: binary)."""
+    return tuple(read_json(Path(run_dir) / runs.CONFIG).get("classes", CLASS_NAMES))
 
 
 def check_safe(run_dir: Path) -> None:

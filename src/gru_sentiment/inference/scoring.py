@@ -19,6 +19,14 @@ OUTPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson")
 OUTPUT_COLUMNS = ("predicted", "probability", "truncated", "kept", "error")
 
 
+def output_columns(classes: Sequence[str]) -> tuple[str, ...]:
+    """The prediction's columns for a run of `classes`: OUTPUT_COLUMNS for two (the
+    probability is P(second class)); for more, P(predicted) and one `p_<class>` each."""
+    if len(classes) == 2:
+        return OUTPUT_COLUMNS
+    return (*OUTPUT_COLUMNS[:2], *(f"p_{c}" for c in classes), *OUTPUT_COLUMNS[2:])
+
+
 def check_output(output: Path, input_: Path | None = None) -> None:
     """Raise DataError for an output file that cannot be written, or that is the input."""
     if output.suffix.lower() not in OUTPUT_SUFFIXES:
@@ -32,20 +40,24 @@ def predict_rows(
 ) -> Iterator[tuple[Row, dict]]:
     """(row, output columns) in input order, predicted `chunk` rows at a time."""
     kept = keep_mode(long, model.cfg)
+    columns = output_columns(model.classes)
+    multi = len(model.classes) > 2
     rows = iter(rows)
     while batch := list(islice(rows, chunk)):
         valid = [row for row in batch if row.error is None]
         predictions = iter(model.predict([row.text for row in valid], long))
         for row in batch:
             if row.error is not None:
-                yield row, dict.fromkeys(OUTPUT_COLUMNS[:-1], None) | {"error": row.error}
+                yield row, dict.fromkeys(columns[:-1], None) | {"error": row.error}
                 continue
             p = next(predictions)
+            every = {f"p_{c}": v for c, v in p.probabilities.items()} if multi else {}
             yield (
                 row,
                 {
                     "predicted": p.label,
                     "probability": p.probability,
+                    **every,
                     "truncated": p.truncated,
                     "kept": kept if p.truncated else "all",
                     "error": None,
@@ -53,14 +65,12 @@ def predict_rows(
             )
 
 
-def names_for(values: dict) -> dict[str, str]:
-    return output_names(list(values))
-
-
-def output_names(columns: Sequence[str]) -> dict[str, str]:
-    """Output column name per OUTPUT_COLUMNS entry; an input column of the same name is
-    kept, and the prediction's column gets a `model_` prefix instead."""
-    return {c: f"model_{c}" if c in columns else c for c in OUTPUT_COLUMNS}
+def output_names(
+    columns: Sequence[str], outputs: Sequence[str] = OUTPUT_COLUMNS
+) -> dict[str, str]:
+    """Output column name per prediction column (`outputs`); an input column of the same
+    name is kept, and the prediction's column gets a `model_` prefix instead."""
+    return {c: f"model_{c}" if c in columns else c for c in outputs}
 
 
 def _bytes_or_escape(err: UnicodeEncodeError) -> tuple[bytes, int]:
@@ -80,11 +90,17 @@ OUTPUT_ERRORS = "gru_sentiment.bytes_or_escape"
 codecs.register_error(OUTPUT_ERRORS, _bytes_or_escape)
 
 
-def write_rows(path: Path, columns: list[str], results: Iterable[tuple[Row, dict]]) -> int:
-    """Write input columns + predictions to a .csv or .jsonl file (atomically); rows written."""
+def write_rows(
+    path: Path,
+    columns: list[str],
+    results: Iterable[tuple[Row, dict]],
+    outputs: Sequence[str] = OUTPUT_COLUMNS,
+) -> int:
+    """Write input columns + predictions (`outputs`, from `output_columns`) to a .csv or
+    .jsonl file (atomically); rows written."""
     check_output(path)
     suffix = path.suffix.lower()
-    names = output_names(columns)
+    names = output_names(columns, outputs)
     written = 0
 
     def write(tmp: Path) -> None:
@@ -99,9 +115,10 @@ def write_rows(path: Path, columns: list[str], results: Iterable[tuple[Row, dict
                     truncated = result["truncated"]  # 0/1 as in predictions.csv
                     result = result | {"truncated": None if truncated is None else int(truncated)}
                     values = [row.values.get(c, "") for c in columns]
-                    writer.writerow([*values, *(result[c] for c in OUTPUT_COLUMNS)])
+                    writer.writerow([*values, *(result[c] for c in outputs)])
                 else:  # each JSON row has its own fields: prefix where this one clashes
-                    renamed = {names_for(row.values)[c]: v for c, v in result.items()}
+                    clashes = output_names(list(row.values), outputs)
+                    renamed = {clashes[c]: v for c, v in result.items()}
                     out.write(json.dumps(row.values | renamed, ensure_ascii=False) + "\n")
                 written += 1
 

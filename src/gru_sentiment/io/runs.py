@@ -80,6 +80,14 @@ def claim(run_dir: Path, record: dict, force: bool = False) -> Iterator[bool]:
         yield _prepare(run_dir, record, force)
 
 
+# Fields that config.json gained after runs were written, with the value such a run had
+# (so that an older run still counts as the same configuration).
+ADDED_FIELDS = {
+    "config": {"strip_accents": False, "class_weight": "none", "loss": "crossentropy"},
+    "data": {"target": "label"},
+}
+
+
 def differences(run_dir: Path, record: dict) -> list[str]:
     """The fields of `record` ({"config": {...}, "data": {...}}) in which the run in
     `run_dir` differs, as "config.max_len", "data.path", ...; all of them when its
@@ -94,6 +102,8 @@ def differences(run_dir: Path, record: dict) -> list[str]:
     for part, values in record.items():
         old = previous.get(part)
         if isinstance(values, dict) and isinstance(old, dict):
+            added = ADDED_FIELDS.get(part, {})
+            old = {k: v for k, v in added.items() if k in values} | old
             keys = sorted(set(values) | set(old))
             changed += [f"{part}.{k}" for k in keys if values.get(k) != old.get(k)]
         elif values != old:

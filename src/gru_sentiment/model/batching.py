@@ -25,11 +25,12 @@ LENGTH_STEP = 32
 class PaddedBatches(keras.utils.PyDataset):
     """`(ids, labels)` batches for fit / evaluate, or `ids` alone for predict.
 
-    ids: (batch, time) int32, 0 = padding at the end; labels: (batch,) float32.
+    ids: (batch, time) int32, 0 = padding at the end; labels: (batch,) float32, or
+    (batch, classes) for a softmax network (model/targets.py).
     With `shuffle`, the order of batches (and, unbucketed, of reviews) changes each epoch.
-    Under a data-parallel distribution over R devices: (ids, labels, weights), every batch
-    with a multiple of R rows, the filler rows last with weight 0 (`in_input_order` drops
-    their values).
+    With `weights` (n,) (balanced classes): (ids, labels, weights). Under a data-parallel
+    distribution over R devices: (ids, labels, weights), every batch with a multiple of R
+    rows, the filler rows last with weight 0 (`in_input_order` drops their values).
     """
 
     def __init__(
@@ -43,10 +44,12 @@ class PaddedBatches(keras.utils.PyDataset):
         bucket: bool = False,
         shuffle: bool = False,
         seed: int = 0,
+        weights: np.ndarray | None = None,
     ):
         super().__init__()
         self.seqs = [fit_length(s, max_len, keep) for s in seqs]
         self.labels = None if labels is None else np.asarray(labels, np.float32)
+        self.weights = None if weights is None else np.asarray(weights, np.float32)
         self.batch_size = batch_size
         self.padding = padding
         self.max_len = max_len
@@ -100,10 +103,12 @@ class PaddedBatches(keras.utils.PyDataset):
             ids = np.concatenate([ids, extra])  # (batch + filler, time)
         if self.labels is None:
             return (ids,)
-        if self.replicas == 1:
+        if self.replicas == 1 and self.weights is None:
             return ids, self.labels[rows]
-        labels = np.concatenate([self.labels[rows], np.zeros(filler, np.float32)])
-        weights = np.repeat(np.float32([1, 0]), [len(rows), filler])  # (batch + filler,)
+        fill = np.zeros((filler, *self.labels.shape[1:]), np.float32)
+        labels = np.concatenate([self.labels[rows], fill])
+        real = np.ones(len(rows), np.float32) if self.weights is None else self.weights[rows]
+        weights = np.concatenate([real, np.zeros(filler, np.float32)])  # (batch + filler,)
         return ids, labels, weights
 
     def _filler(self, rows: np.ndarray) -> int:
@@ -126,5 +131,7 @@ class PaddedBatches(keras.utils.PyDataset):
 
 
 def predict_proba(model: keras.Model, batches: PaddedBatches) -> np.ndarray:
-    """(n,) probability of positive, in the original order of the reviews."""
-    return batches.in_input_order(model.predict(batches, verbose=0).reshape(-1))
+    """In the original order of the reviews: (n,) probability of the second class for a
+    one-sigmoid network, (n, classes) for a softmax one."""
+    probs = model.predict(batches, verbose=0)  # (n, 1) or (n, classes)
+    return batches.in_input_order(probs.reshape(-1) if probs.shape[-1] == 1 else probs)

@@ -32,11 +32,16 @@ def clean(text: str) -> str:
 
 
 BASELINE_C = 8.0  # the baseline's inverse regularisation, chosen on the validation split
+# The multinomial n-gram branch (three classes or more): hash buckets and regularisation.
+MULTICLASS_FEATURES = 2**20
+MULTICLASS_C = 0.1
 
 
-def tfidf_logistic(texts: list[str], labels: np.ndarray, c: float = BASELINE_C):
+def tfidf_logistic(
+    texts: list[str], labels: np.ndarray, c: float = BASELINE_C, class_weight: str | None = None
+):
     """The baseline a user would try first: TF-IDF of 1-2-grams (sublinear tf) + logistic
-    regression."""
+    regression (multinomial for more than two classes)."""
     from sklearn.pipeline import make_pipeline
 
     vectorizer = TfidfVectorizer(
@@ -47,7 +52,8 @@ def tfidf_logistic(texts: list[str], labels: np.ndarray, c: float = BASELINE_C):
         token_pattern=TOKEN_PATTERN,
         dtype=np.float32,  # like the weights: no float64 conversion of 4M weights per call
     )
-    model = make_pipeline(vectorizer, LogisticRegression(C=c, max_iter=2000))
+    logistic = LogisticRegression(C=c, max_iter=2000, class_weight=class_weight)
+    model = make_pipeline(vectorizer, logistic)
     return model.fit(texts, labels)
 
 
@@ -56,11 +62,13 @@ class NBLogistic:
     """Naive-Bayes-weighted logistic regression on binary hashed 1..n-grams of token ids
     (NBSVM, Wang & Manning 2012). The n-grams are built from the ids the recurrent model
     reads (the same tokenizer, so one tokenization serves both branches) and hashed in
-    numpy: no vocabulary, no Python loop per token. The whole model is one weight vector
-    (the NB ratios folded into the logistic weights) and a bias."""
+    numpy: no vocabulary, no Python loop per token. For two classes the whole model is one
+    weight vector (the NB ratios folded into the logistic weights) and a bias; for more, a
+    multinomial logistic regression on the n-grams themselves: (n_features, classes)
+    weights and (classes,) biases."""
 
-    weights: np.ndarray  # (n_features,) float32
-    bias: float
+    weights: np.ndarray  # (n_features,) or (n_features, classes) float32
+    bias: float | np.ndarray  # or (classes,) float64
     ngram_max: int = 3
     n_features: int = 2**22
 
@@ -72,26 +80,57 @@ class NBLogistic:
         c: float = 0.3,
         ngram_max: int = 3,
         n_features: int = 2**22,
+        n_classes: int = 2,
+        class_weight: str | None = None,
     ) -> NBLogistic:
-        """`c` was chosen on the validation split (0.1 / 0.3 / 1.0 within 0.06 points)."""
+        """`c` was chosen on the validation split (0.1 / 0.3 / 1.0 within 0.06 points);
+        `class_weight="balanced"` weighs each class by n / (classes * its count)."""
+        if n_classes > 2:
+            return cls._fit_multinomial(seqs, labels, ngram_max, n_classes, class_weight)
         x = ngram_features(seqs, ngram_max, n_features)  # (n, n_features) binary
         # Log-count ratio of each n-gram between the classes, add-one smoothed.
         pos = np.asarray(x[labels == 1].sum(0)).ravel() + 1.0
         neg = np.asarray(x[labels == 0].sum(0)).ravel() + 1.0
         ratio = np.log((pos / pos.sum()) / (neg / neg.sum()))
-        logistic = LogisticRegression(C=c, max_iter=3000).fit(x @ sparse.diags(ratio), labels)
+        logistic = LogisticRegression(C=c, max_iter=3000, class_weight=class_weight)
+        logistic.fit(x @ sparse.diags(ratio), labels)
         weights = (logistic.coef_.ravel() * ratio).astype(np.float32)
         return cls(weights, float(logistic.intercept_[0]), ngram_max, n_features)
 
+    @classmethod
+    def _fit_multinomial(
+        cls,
+        seqs: Sequence[np.ndarray],
+        labels: np.ndarray,
+        ngram_max: int,
+        n_classes: int,
+        class_weight: str | None,
+    ) -> NBLogistic:
+        """Softmax regression on the n-grams seen in two training reviews or more, over
+        MULTICLASS_FEATURES hash buckets: (buckets, classes) weights stay small for many
+        classes, and the solver works on the columns in use only."""
+        x = ngram_features(seqs, ngram_max, MULTICLASS_FEATURES)  # (n, buckets) binary
+        used = np.flatnonzero(np.asarray(x.sum(0)).ravel() >= 2)  # (m,) buckets kept
+        logistic = LogisticRegression(C=MULTICLASS_C, max_iter=3000, class_weight=class_weight)
+        logistic.fit(x[:, used], labels)
+        # a class absent from training has no column in coef_: it keeps weight 0
+        weights = np.zeros((MULTICLASS_FEATURES, n_classes), np.float32)
+        bias = np.full(n_classes, logistic.intercept_.min() - 20)  # ... and the lowest score
+        weights[np.ix_(used, logistic.classes_)] = logistic.coef_.T
+        bias[logistic.classes_] = logistic.intercept_
+        return cls(weights, bias, ngram_max, MULTICLASS_FEATURES)
+
     def logits(self, seqs: Sequence[np.ndarray]) -> np.ndarray:
-        """(n,) log-odds of positive for token-id sequences."""
+        """(n,) log-odds of the second class for two classes, else (n, classes) scores
+        (log-probabilities up to a constant per row), for token-id sequences."""
         return ngram_logits(seqs, self.weights, self.bias, self.ngram_max)
 
     def save(self, folder: Path) -> None:
         write_atomic(folder / WEIGHTS, lambda tmp: np.save(tmp, self.weights))
+        bias = self.bias.tolist() if isinstance(self.bias, np.ndarray) else self.bias
         spec = {
             "features": FEATURES,
-            "bias": self.bias,
+            "bias": bias,
             "ngram_max": self.ngram_max,
             "n_features": self.n_features,
         }
@@ -107,7 +146,8 @@ class NBLogistic:
                 "train the run again with this version"
             )
         weights = np.load(folder / WEIGHTS, allow_pickle=False)
-        return cls(weights, spec["bias"], spec["ngram_max"], spec["n_features"])
+        bias = np.array(spec["bias"]) if isinstance(spec["bias"], list) else spec["bias"]
+        return cls(weights, bias, spec["ngram_max"], spec["n_features"])
 
 
 def ngram_features(seqs: Sequence[np.ndarray], ngram_max: int, n_features: int):

@@ -16,35 +16,49 @@ from .layers import MaskedGlobalMaxPooling1D
 RNN_CELLS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
 
 
-def build_model(cfg: Config) -> keras.Model:
-    """The network named by `cfg.arch`, built for (batch, time) int32 ids and compiled
-    (for one batch per epoch: training.fit recompiles for its own batches)."""
+def build_model(cfg: Config, n_classes: int = 2) -> keras.Model:
+    """The network named by `cfg.arch` for `n_classes` classes, built for (batch, time)
+    int32 ids and compiled (for one batch per epoch: training.fit recompiles for its own
+    batches)."""
     builders = {"stacked": _stacked, "conv_gru": _stacked, "pooled": _pooled}
-    model = builders[cfg.arch](cfg)
+    model = builders[cfg.arch](cfg, n_classes)
     compile_model(model, cfg, steps_per_epoch=1)
     return model
 
 
+def _head(x, n_classes: int):
+    """Two classes: the tutorial's one sigmoid unit, (batch, 1) P(second class); more: a
+    softmax, (batch, n_classes) P(each class)."""
+    if n_classes == 2:
+        return keras.layers.Dense(1, activation="sigmoid", name="positive")(x)
+    return keras.layers.Dense(n_classes, activation="softmax", name="classes")(x)
+
+
 def compile_model(model: keras.Model, cfg: Config, steps_per_epoch: int) -> None:
     """Compile with the optimizer `cfg` asks for (a slanted schedule spans cfg.epochs of
-    `steps_per_epoch` batches), the binary cross-entropy and the reported metrics.
+    `steps_per_epoch` batches), the cross-entropy of the output (binary for one sigmoid,
+    categorical for a softmax) and the reported metrics.
 
     Loss and metrics honour sample weights: a data-parallel batch padded with filler rows
     of weight 0 (`PaddedBatches`) gives exactly the loss, gradients and metrics of its real
     rows. Without sample weights (one device) both are the plain means over the batch."""
-    model.compile(
-        optimizer=optimizer(model, cfg, steps_per_epoch),
-        loss=keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight"),
-        weighted_metrics=[
+    if model.output_shape[-1] == 1:
+        loss = keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight")
+        reported = [
             "accuracy",
             keras.metrics.Precision(name="precision"),
             keras.metrics.Recall(name="recall"),
             keras.metrics.AUC(name="auc"),
-        ],
+        ]
+    else:  # targets are distributions over the classes (model/targets.py)
+        loss = keras.losses.CategoricalCrossentropy(reduction="mean_with_sample_weight")
+        reported = [keras.metrics.CategoricalAccuracy(name="accuracy")]
+    model.compile(
+        optimizer=optimizer(model, cfg, steps_per_epoch), loss=loss, weighted_metrics=reported
     )
 
 
-def _stacked(cfg: Config) -> keras.Model:
+def _stacked(cfg: Config, n_classes: int) -> keras.Model:
     """The tutorial: Embedding -> Bi-RNN(units, seq) -> RNN(units2) -> Dense -> Dropout -> 1."""
     rnn = RNN_CELLS[cfg.cell]
     ids = keras.Input(shape=(None,), dtype="int32", name="ids")  # (batch, time)
@@ -62,8 +76,7 @@ def _stacked(cfg: Config) -> keras.Model:
     x = rnn(cfg.units2, dropout=cfg.dropout)(x)  # (batch, units2): the last state
     x = keras.layers.Dense(cfg.dense_units, activation="relu")(x)
     x = keras.layers.Dropout(cfg.dense_dropout)(x)
-    prob = keras.layers.Dense(1, activation="sigmoid", name="positive")(x)  # (batch, 1)
-    return keras.Model(ids, prob, name=f"{cfg.arch}_{cfg.cell}")
+    return keras.Model(ids, _head(x, n_classes), name=f"{cfg.arch}_{cfg.cell}")
 
 
 def _embed(cfg: Config, ids):
@@ -80,7 +93,7 @@ def _embed(cfg: Config, ids):
     return x
 
 
-def _pooled(cfg: Config) -> keras.Model:
+def _pooled(cfg: Config, n_classes: int) -> keras.Model:
     """Masked Bi-RNN read over the whole (bucketed) review, pooled over time.
 
     Max pooling finds the strongest evidence anywhere in a long review; mean pooling
@@ -101,12 +114,11 @@ def _pooled(cfg: Config) -> keras.Model:
     x = keras.layers.Dropout(cfg.dense_dropout)(x)
     x = keras.layers.Dense(cfg.dense_units, activation="relu")(x)
     x = keras.layers.Dropout(cfg.dense_dropout)(x)
-    prob = keras.layers.Dense(1, activation="sigmoid", name="positive")(x)  # (batch, 1)
-    return keras.Model(ids, prob, name=f"{cfg.arch}_{cfg.cell}")
+    return keras.Model(ids, _head(x, n_classes), name=f"{cfg.arch}_{cfg.cell}")
 
 
-def count_params(cfg: Config) -> int:
-    return build_model(cfg).count_params()
+def count_params(cfg: Config, n_classes: int = 2) -> int:
+    return build_model(cfg, n_classes).count_params()
 
 
 def params_table(cfg: Config) -> list[dict]:

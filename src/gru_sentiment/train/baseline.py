@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from ..config import Config
 from ..data.splits import DataSpec, load_splits
 from ..io import runs
@@ -19,28 +21,41 @@ from .outputs import versions, write_evaluation
 
 
 def run_baseline(
-    run_dir: Path, spec: DataSpec, seed: int = 42, force: bool = False, log: Callable = print
+    run_dir: Path,
+    spec: DataSpec,
+    seed: int = 42,
+    force: bool = False,
+    log: Callable = print,
+    class_weight: str = "none",
 ) -> dict:
-    """Fit on train, choose the threshold on validation, evaluate on test; write the run.
-    A complete run in `run_dir` is replaced only with `force`, as `train` does."""
+    """Fit on train, choose the threshold on validation (two classes), evaluate on test;
+    write the run. A complete run in `run_dir` is replaced only with `force`, as `train`
+    does. `class_weight="balanced"`: each class weighs n / (classes * its count)."""
     run_dir = Path(run_dir)
     runs.check_destination(run_dir)
-    cfg = Config(preset="baseline", seed=seed)
+    cfg = Config(preset="baseline", seed=seed, class_weight=class_weight).validate()
     splits = load_splits(spec, seed, cfg.val_fraction, unlabeled=False)
     log(
         ", ".join(f"{name} {n:,}" for name, n in splits.sizes().items())
         + f" reviews from {splits.source}"
     )
+    for warning in splits.warnings:
+        log(warning)
     config = {"preset": "baseline", "seed": seed, "val_fraction": cfg.val_fraction}
+    if class_weight != "none":
+        config["class_weight"] = class_weight
     model_name = f"TF-IDF 1-2-grams (sublinear tf, min_df 2) + LogisticRegression (C={BASELINE_C})"
     record = {"config": config, "data": spec.__dict__}
     # Nothing to resume (the baseline fits in seconds): every file is written anew.
     with runs.claim(run_dir, record, force):
         started = time.perf_counter()
-        model = tfidf_logistic(splits.train.texts, splits.train.labels, c=BASELINE_C)
+        balanced = "balanced" if class_weight == "balanced" else None
+        model = tfidf_logistic(splits.train.texts, splits.train.labels, BASELINE_C, balanced)
         train_seconds = time.perf_counter() - started
-        val_probs = model.predict_proba(splits.validation.texts)[:, 1]
-        test_probs = model.predict_proba(splits.test.texts)[:, 1]
+        val_probs, test_probs = (
+            _class_probabilities(model, getattr(splits, name).texts, len(splits.classes))
+            for name in ("validation", "test")
+        )
         token = re.compile(TOKEN_PATTERN)
         lengths = {
             name: [len(token.findall(clean(t))) for t in getattr(splits, name).texts]
@@ -55,6 +70,7 @@ def run_baseline(
                 "source": splits.source,
                 "sizes": splits.sizes(),
                 "skipped": splits.skipped,
+                "classes": list(splits.classes),
                 "versions": versions(),
             },
         )
@@ -64,3 +80,14 @@ def run_baseline(
         write_report(run_dir, splits=splits)
         runs.write_manifest(run_dir)
         return metrics
+
+
+def _class_probabilities(model, texts: list[str], n_classes: int) -> np.ndarray:
+    """(n,) P(second class) for two classes, else (n, classes) in the run's class order
+    (a class absent from train has probability 0)."""
+    found = model.predict_proba(texts)  # (n, classes seen in train)
+    if n_classes == 2:
+        return found[:, 1]
+    probs = np.zeros((len(texts), n_classes))
+    probs[:, model.classes_] = found
+    return probs

@@ -41,39 +41,71 @@ def write_evaluation(
     max_len: int | None,
     seed: int,
 ) -> dict:
-    """predictions.csv, the figures and examples.json; returns the test metrics at 0.5
-    and at the decision threshold chosen on validation (what predict uses)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["split", "id", "label", "probability", "rating", "tokens", "truncated"])
-    for name, probs in (("validation", val_probs), ("test", test_probs)):
-        split = getattr(splits, name)
-        for i, n_tokens in enumerate(lengths[name]):
-            truncated = int(max_len is not None and n_tokens > max_len)
-            row = [name, split.ids[i], int(split.labels[i]), f"{probs[i]:.6f}"]
-            writer.writerow([*row, int(split.ratings[i]), n_tokens, truncated])
-    write_text(run_dir / runs.PREDICTIONS, out.getvalue())
-
+    """predictions.csv, the figures and examples.json; returns the test metrics. Two
+    classes: at 0.5 and at the decision threshold chosen on validation (what predict
+    uses); more: the most probable class (the report draws their figures)."""
+    classes = splits.classes
+    write_text(
+        run_dir / runs.PREDICTIONS, predictions_csv(splits, val_probs, test_probs, lengths, max_len)
+    )
     test = splits.test
-    found = metrics.test_metrics(test.labels, test_probs, threshold=0.5)
+    found = metrics.test_metrics(test.labels, test_probs, 0.5, classes)
+    write_json(run_dir / runs.EXAMPLES, metrics.examples(test, test_probs, 0.5, seed, classes))
+    found["validation_accuracy"] = validation_accuracy(splits, val_probs)
+    if len(classes) > 2:
+        return found | {"decision_threshold": None, "decision": "argmax"}
     plots.confusion(
         np.array(found["confusion_matrix"]), run_dir / runs.PLOTS / "confusion_matrix.png"
     )
     fpr, tpr, _ = skm.roc_curve(test.labels, test_probs)
     plots.roc(fpr, tpr, found["roc_auc"], run_dir / runs.PLOTS / "roc.png")
-    write_json(run_dir / runs.EXAMPLES, metrics.examples(test, test_probs, 0.5, seed))
     decision = thresholds.choose(splits.validation.labels, val_probs)
     found.update(
-        validation_accuracy=validation_accuracy(splits, val_probs),
         decision_threshold=decision,
-        at_decision_threshold=metrics.test_metrics(test.labels, test_probs, decision),
+        at_decision_threshold=metrics.test_metrics(test.labels, test_probs, decision, classes),
     )
     return found
 
 
+def predictions_csv(
+    splits: Splits,
+    val_probs: np.ndarray,
+    test_probs: np.ndarray,
+    lengths: dict[str, list[int]],
+    max_len: int | None,
+) -> str:
+    """One row per validation and test review: its label, P(second class) for two classes,
+    or P(predicted class) and a `p_<class>` column per class for more (`label` and
+    `predicted` are class indices into config.json's `classes`)."""
+    multi = val_probs.ndim == 2
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header = ["split", "id", "label", "probability", "rating", "tokens", "truncated"]
+    if multi:
+        header[3:3] = ["predicted"]
+        header += [f"p_{name}" for name in splits.classes]
+    writer.writerow(header)
+    for name, probs in (("validation", val_probs), ("test", test_probs)):
+        split = getattr(splits, name)
+        for i, n_tokens in enumerate(lengths[name]):
+            truncated = int(max_len is not None and n_tokens > max_len)
+            tail = [int(split.ratings[i]), n_tokens, truncated]
+            if not multi:
+                writer.writerow(
+                    [name, split.ids[i], int(split.labels[i]), f"{probs[i]:.6f}", *tail]
+                )
+                continue
+            guess = int(probs[i].argmax())
+            every = [f"{p:.6f}" for p in probs[i]]
+            row = [name, split.ids[i], int(split.labels[i]), guess, every[guess], *tail]
+            writer.writerow([*row, *every])
+    return out.getvalue()
+
+
 def validation_accuracy(splits: Splits, val_probs: np.ndarray) -> float:
-    """Accuracy at 0.5 on the validation split (what choices are made on, beside test)."""
-    return float(((val_probs >= 0.5) == splits.validation.labels).mean())
+    """Accuracy at 0.5 (or of the most probable class) on the validation split (what
+    choices are made on, beside test)."""
+    return float((metrics.predicted(val_probs) == splits.validation.labels).mean())
 
 
 def history_csv(rows: list[dict]) -> str:

@@ -75,9 +75,9 @@ def train_run(
     ):
         write_record(run_dir, record, splits)
         keras.utils.set_random_seed(cfg.seed)
-        encoder, encoded = prepare_ids(splits, cfg.vocab_size, log)
+        encoder, encoded = prepare_ids(splits, cfg.vocab_size, log, cfg.strip_accents)
         encoder.save(run_dir / runs.TOKENIZER)
-        model = build(cfg)
+        model = build(cfg, len(splits.classes))
         initialise(model, cfg, encoder, encoded, run_dir, log, lm)
         model, state = fit(model, cfg, splits, encoded, run_dir, log, teacher, tracker.callbacks())
         val_probs, test_probs, components = score(model, cfg, splits, encoded, run_dir, log)
@@ -148,7 +148,7 @@ def pretrain_lm(
     if out is not None:
         runs.check_destination(out)
     splits = load_data(spec, cfg.replace(pretrain_lm=True), log)
-    encoder, encoded = prepare_ids(splits, cfg.vocab_size, log)
+    encoder, encoded = prepare_ids(splits, cfg.vocab_size, log, cfg.strip_accents)
     return pretrain(cfg, encoder, encoded, out, log, epochs, force)
 
 
@@ -158,6 +158,10 @@ def load_data(spec: DataSpec, cfg: Config, log: Log) -> Splits:
     splits = load_splits(spec, cfg.seed, cfg.val_fraction, unlabeled=unlabeled)
     sizes = ", ".join(f"{name} {n:,}" for name, n in splits.sizes().items())
     log(f"{sizes} reviews from {splits.source}")
+    if len(splits.classes) > 2:
+        log(f"{len(splits.classes)} classes: {', '.join(splits.classes)}")
+    for warning in splits.warnings:
+        log(warning)
     return splits
 
 
@@ -173,16 +177,17 @@ def write_record(run_dir: Path, record: dict, splits: Splits) -> None:
             "source": splits.source,
             "sizes": splits.sizes(),
             "skipped": splits.skipped,
+            "classes": list(splits.classes),
             "versions": versions(),
             **device_info(),
         },
     )
 
 
-def build(cfg: Config):
+def build(cfg: Config, n_classes: int = 2):
     from ..model.networks import build_model
 
-    return build_model(cfg)
+    return build_model(cfg, n_classes)
 
 
 def initialise(
@@ -249,8 +254,15 @@ def word2vec(encoder: TextEncoder, encoded: dict, cfg: Config, log: Log) -> np.n
         return matrix
 
 
-def batches(seqs: list[np.ndarray], labels: np.ndarray, cfg: Config, training: bool = False):
-    """A PaddedBatches over encoded reviews and their labels, shuffled only for training."""
+def batches(
+    seqs: list[np.ndarray],
+    labels: np.ndarray,
+    cfg: Config,
+    training: bool = False,
+    weights: np.ndarray | None = None,
+):
+    """A PaddedBatches over encoded reviews and their targets (`model.targets`), shuffled
+    only for training; `weights`: per review, in the loss and metrics."""
     from ..model.batching import PaddedBatches
 
     return PaddedBatches(
@@ -263,21 +275,29 @@ def batches(seqs: list[np.ndarray], labels: np.ndarray, cfg: Config, training: b
         bucket=cfg.bucket,
         shuffle=training,
         seed=cfg.seed,
+        weights=weights,
     )
 
 
 def training_data(
     cfg: Config, splits: Splits, encoded: dict, log: Log, teacher: Path | None = None
 ):
-    """The reviews the network trains on and their labels: the train split, plus, with
+    """The reviews the network trains on, their targets and weights (None unless
+    `cfg.class_weight` is "balanced"): the train split, plus, with
     `cfg.distill_unlabeled`, that many unlabeled reviews labelled with the soft
     probabilities of a teacher (distillation: the GRU learns the teacher's knowledge from
     reviews no person labelled): the n-gram model fitted on the train split, or the
     model of the run folder `teacher` (`teacher_folder`)."""
-    seqs, labels = encoded["train"], splits.train.labels.astype(np.float32)
+    from ..model.targets import balanced_weights, targets
+
+    classes, labels = splits.classes, splits.train.labels
+    seqs, target = encoded["train"], targets(labels, classes, cfg.loss)
+    # "balanced": each review weighs as its class does; None: all alike
+    by_class = balanced_weights(labels, len(classes)) if cfg.class_weight == "balanced" else None
+    weights = None if by_class is None else by_class[labels]
     n = min(cfg.distill_unlabeled, len(encoded["unlabeled"]))
     if not n:
-        return seqs, labels
+        return seqs, target, weights
     started = time.perf_counter()
     picked = np.random.default_rng(cfg.seed).permutation(len(encoded["unlabeled"]))[:n]
     unlabeled = [encoded["unlabeled"][i] for i in picked]
@@ -287,16 +307,22 @@ def training_data(
         model = SentimentModel.load(teacher)
         if model.cfg.seed != cfg.seed:
             log(f"note: the teacher {teacher} was trained on another split (its seed)")
+        if model.classes != classes:
+            raise ConfigError(f"the teacher {teacher} predicts other classes: {model.classes}")
         soft, _ = model.score([splits.unlabeled[i] for i in picked], model.cfg.keep)
         name = f"the model of {teacher}"
     else:
         from ..model.linear import NBLogistic
+        from ..model.stack import probabilities
 
-        ngrams = NBLogistic.fit(encoded["train"], splits.train.labels)
-        soft = 1 / (1 + np.exp(-ngrams.logits(unlabeled)))  # (n,) P(positive)
+        ngrams = NBLogistic.fit(encoded["train"], labels, n_classes=len(classes))
+        soft = probabilities(ngrams.logits(unlabeled))  # (n,) or (n, classes)
         name = "the n-gram model"
     log(f"{n:,} unlabeled reviews labelled by {name} in {time.perf_counter() - started:.0f} s")
-    return seqs + unlabeled, np.concatenate([labels, soft.astype(np.float32)])
+    if by_class is not None:  # a distilled review weighs as one of its likeliest class
+        likeliest = soft.argmax(1) if soft.ndim == 2 else (soft >= 0.5).astype(int)
+        weights = np.concatenate([weights, by_class[likeliest]])
+    return seqs + unlabeled, np.concatenate([target, soft.astype(np.float32)]), weights
 
 
 def fit(
@@ -313,14 +339,15 @@ def fit(
     `teacher`: the run folder that labels the distilled reviews (None: the n-gram model);
     `callbacks`: more Keras callbacks (tracking)."""
     from ..model import training
+    from ..model.targets import targets
 
-    seqs, labels = training_data(cfg, splits, encoded, log, teacher)
+    seqs, target, weights = training_data(cfg, splits, encoded, log, teacher)
     started = time.perf_counter()
     model, state = training.fit(
         model,
         cfg,
-        batches(seqs, labels, cfg, training=True),
-        batches(encoded["validation"], splits.validation.labels, cfg),
+        batches(seqs, target, cfg, training=True, weights=weights),
+        batches(encoded["validation"], targets(splits.validation.labels, splits.classes), cfg),
         run_dir / runs.CHECKPOINTS,
         log,
         callbacks,
@@ -341,19 +368,30 @@ def score(model, cfg: Config, splits: Splits, encoded: dict, run_dir: Path, log:
     test_probs = predict_proba(model, batches(encoded["test"], splits.test.labels, cfg))
     if not cfg.ngram_branch:
         return val_probs, test_probs, {}
-    return fit_ngram_branch(run_dir, splits, encoded, val_probs, test_probs, log)
+    balanced = "balanced" if cfg.class_weight == "balanced" else None
+    return fit_ngram_branch(run_dir, splits, encoded, val_probs, test_probs, log, balanced)
 
 
-def fit_ngram_branch(run_dir: Path, splits: Splits, encoded: dict, val_probs, test_probs, log: Log):
+def fit_ngram_branch(
+    run_dir: Path,
+    splits: Splits,
+    encoded: dict,
+    val_probs,
+    test_probs,
+    log: Log,
+    class_weight: str | None = None,
+):
     """Fit the n-gram model on train and the stack on validation, then refit the n-gram
     model on train + validation; returns the hybrid's validation probabilities (from the
     train-only n-gram model: out of sample, for the decision threshold), its test
     probabilities and each component's own test metrics."""
     from ..model.linear import NBLogistic
-    from ..model.stack import Stack
+    from ..model.stack import Stack, probabilities
 
     started = time.perf_counter()
-    linear = NBLogistic.fit(encoded["train"], splits.train.labels)
+    classes = splits.classes
+    options = {"n_classes": len(classes), "class_weight": class_weight}
+    linear = NBLogistic.fit(encoded["train"], splits.train.labels, **options)
     val_logits = linear.logits(encoded["validation"])
     stack = Stack.fit(val_probs, val_logits, splits.validation.labels)
     # Nothing is left to choose on validation: its reviews join the n-gram model's
@@ -361,17 +399,20 @@ def fit_ngram_branch(run_dir: Path, splits: Splits, encoded: dict, val_probs, te
     linear = NBLogistic.fit(
         encoded["train"] + encoded["validation"],
         np.concatenate([splits.train.labels, splits.validation.labels]),
+        **options,
     )
     test_logits = linear.logits(encoded["test"])
     linear.save(run_dir)
     stack.save(run_dir)
     log(f"n-gram branch fitted in {time.perf_counter() - started:.0f} s; stack {stack}")
-    val_linear = 1 / (1 + np.exp(-val_logits))  # the train-only n-gram model's
+
+    test = splits.test.labels
     components = {
-        "recurrent": metrics.test_metrics(splits.test.labels, test_probs)
+        "recurrent": metrics.test_metrics(test, test_probs, 0.5, classes)
         | {"validation_accuracy": validation_accuracy(splits, val_probs)},
-        "ngram": metrics.test_metrics(splits.test.labels, 1 / (1 + np.exp(-test_logits)))
-        | {"validation_accuracy": validation_accuracy(splits, val_linear)},
+        "ngram": metrics.test_metrics(test, probabilities(test_logits), 0.5, classes)
+        # the train-only n-gram model's
+        | {"validation_accuracy": validation_accuracy(splits, probabilities(val_logits))},
         "ngram_seconds": round(time.perf_counter() - started, 1),
     }
     return stack.combine(val_probs, val_logits), stack.combine(test_probs, test_logits), components
@@ -423,7 +464,7 @@ def write_outputs(
         tracker.log_test(found)
     runs.write_manifest(run_dir)
     shutil.rmtree(run_dir / runs.CHECKPOINTS, ignore_errors=True)
-    log(metrics.classification_report(splits.test.labels, test_probs))
+    log(metrics.classification_report(splits.test.labels, test_probs, 0.5, splits.classes))
     return found
 
 
@@ -437,6 +478,7 @@ def evaluate_run(run_dir: Path, data_path: str | None = None, log: Log = print) 
     test = load_splits(spec, model.cfg.seed, model.cfg.val_fraction, unlabeled=False).test
     probs, _ = model.score(test.texts, model.cfg.keep)
     stored = read_json(Path(run_dir) / runs.METRICS)
-    found = metrics.test_metrics(test.labels, probs, stored["threshold"])
-    log(metrics.classification_report(test.labels, probs, stored["threshold"]))
+    threshold, classes = stored.get("threshold", 0.5), model.classes
+    found = metrics.test_metrics(test.labels, probs, threshold, classes)
+    log(metrics.classification_report(test.labels, probs, threshold, classes))
     return found
