@@ -1,5 +1,6 @@
 """export: ONNX / SavedModel bundles, and the portable scorer that reads them without
-TensorFlow, checked against the run's own SentimentModel for every preset."""
+TensorFlow, checked against the run's own SentimentModel for every preset and for a
+three-class hybrid."""
 
 import json
 import subprocess
@@ -7,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import review
+from conftest import CLASS_CUES, FILLER, review
 from typer.testing import CliRunner
 
 from gru_sentiment.cli import app
@@ -24,6 +25,39 @@ def reviews(n: int, seed: int = 1) -> list[str]:
     return [review(rng, int(rng.integers(0, 2)), int(rng.integers(3, 150))) for _ in range(n)]
 
 
+def topic_texts(n: int, seed: int = 1) -> list[str]:
+    """`n` synthetic texts of the three CLASS_CUES topics (sometimes two mixed, so that
+    the classes compete), from 3 to 150 words: most run past max_len (48 ids)."""
+    rng = np.random.default_rng(seed)
+    topics = list(CLASS_CUES)
+    texts = []
+    for _ in range(n):
+        cues = CLASS_CUES[topics[rng.integers(3)]] + CLASS_CUES[topics[rng.integers(3)]]
+        words = [
+            rng.choice(cues) if rng.random() < 0.25 else rng.choice(FILLER)
+            for _ in range(int(rng.integers(3, 150)))
+        ]
+        texts.append(" ".join(words))
+    return texts
+
+
+def assert_same_predictions(got: list[dict], expected: list) -> None:
+    """The portable scorer's predictions are SentimentModel's, field by field (the
+    probabilities within 1e-5, rounding included)."""
+    assert len(got) == len(expected)
+    for mine, theirs in zip(got, (p.to_dict() for p in expected), strict=True):
+        assert mine.keys() == theirs.keys()
+        for key in ("label", "truncated", "tokens", "error"):
+            assert mine[key] == theirs[key], key
+        if theirs["error"] is not None:
+            assert mine["probability"] is mine["probabilities"] is None
+            continue
+        assert abs(mine["probability"] - theirs["probability"]) <= 1e-5
+        assert mine["probabilities"].keys() == theirs["probabilities"].keys()
+        for name, prob in theirs["probabilities"].items():
+            assert abs(mine["probabilities"][name] - prob) <= 1e-5
+
+
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_portable_gives_the_runs_probabilities_for_every_preset(preset_runs, tmp_path, name):
     run = preset_runs[name]
@@ -36,9 +70,7 @@ def test_portable_gives_the_runs_probabilities_for_every_preset(preset_runs, tmp
     portable = PortableModel.load(tmp_path / "b")
     got = portable.probabilities(texts)
     assert np.abs(got - expected).max() <= 1e-5
-    assert [p["label"] for p in portable.predict(texts[:50])] == [
-        p.label for p in model.predict(texts[:50])
-    ]
+    assert_same_predictions(portable.predict(texts[:50]), model.predict(texts[:50]))
     spec = json.loads((tmp_path / "b" / "bundle.json").read_text())
     assert (spec["ngrams"] is not None) == PRESETS[name].ngram_branch
     assert spec["text"]["keep"] == PRESETS[name].keep
@@ -146,3 +178,100 @@ def test_export_names_a_layer_it_cannot_translate():
     model = keras.Model(ids, keras.layers.GlobalAveragePooling1D()(x))
     with pytest.raises(RunError, match="'norm' \\(LayerNormalization\\)"):
         to_onnx(model)
+
+
+def test_portable_gives_a_multiclass_runs_probabilities_and_labels(multiclass_run, tmp_path):
+    import onnx
+
+    bundle = tmp_path / "b"
+    result = CliRunner().invoke(app, ["export", str(multiclass_run), "--out", str(bundle)])
+    assert result.exit_code == 0, result.output
+    assert "match the run's within" in result.output
+    assert "3 classes: cooking, music, sport" in result.output
+    spec = json.loads((bundle / "bundle.json").read_text())
+    assert spec["classes"] == ["cooking", "music", "sport"]
+    assert spec["threshold"] is None and spec["version"] == 2
+    features = spec["ngrams"]["features"]
+    assert spec["ngrams"]["shape"] == [features, 3] and len(spec["ngrams"]["bias"]) == 3
+    assert (bundle / "ngram_weights.f32").stat().st_size == features * 3 * 4
+    assert np.array(spec["stack"]["coef"]).shape == (3, 6)
+    assert len(spec["stack"]["intercept"]) == 3
+    # The softmax head is a Softmax node over the last axis; the output is (batch, 3).
+    graph = onnx.load(bundle / "network.onnx").graph
+    (softmax,) = [node for node in graph.node if node.op_type == "Softmax"]
+    assert [(a.name, a.i) for a in softmax.attribute] == [("axis", -1)]
+    assert [d.dim_param or d.dim_value for d in graph.output[0].type.tensor_type.shape.dim] == [
+        "batch",
+        3,
+    ]
+
+    texts = topic_texts(300)
+    model = SentimentModel.load(multiclass_run)
+    expected, _ = model.score(texts, model.cfg.keep)  # (300, 3)
+    portable = PortableModel.load(bundle)
+    got = portable.probabilities(texts)
+    assert got.shape == expected.shape == (300, 3)
+    assert np.abs(got - expected).max() <= 1e-5
+    assert np.array_equal(got.argmax(1), expected.argmax(1))
+    assert len(set(got.argmax(1).tolist())) == 3  # the texts reach every class
+    assert any(len(t.split()) > 60 for t in texts)  # and run past max_len
+    texts[5] = "   "  # an error among them
+    assert_same_predictions(portable.predict(texts), model.predict(texts))
+
+
+def test_portable_command_prints_every_class_probability(multiclass_run, tmp_path):
+    bundle = tmp_path / "b"
+    CliRunner().invoke(app, ["export", str(multiclass_run), "--out", str(bundle)])
+    out = subprocess.run(
+        [sys.executable, "-m", "gru_sentiment.portable", str(bundle)],
+        input="recipe oven flour sauce\n\nguitar song album and the band\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["label"] for r in rows] == ["cooking", None, "music"]
+    assert rows[1]["error"] == "empty text" and rows[1]["probabilities"] is None
+    for row in (rows[0], rows[2]):
+        assert list(row["probabilities"]) == ["cooking", "music", "sport"]
+        assert abs(sum(row["probabilities"].values()) - 1) <= 1e-5
+        assert row["probability"] == max(row["probabilities"].values())
+
+
+def test_savedmodel_of_a_multiclass_run_gives_every_class(multiclass_run, tmp_path):
+    result = CliRunner().invoke(
+        app, ["export", str(multiclass_run), "--format", "savedmodel", "--out", str(tmp_path / "s")]
+    )
+    assert result.exit_code == 0, result.output
+    import keras
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(str(tmp_path / "s" / "savedmodel")).signatures["serving_default"]
+    ids = np.zeros((4, 20), np.int32)
+    ids[:, 0], ids[0, 1:5], ids[1, 1:20], ids[3, 1:3] = 1, 7, 9, 11
+    got = serve(ids=tf.constant(ids))["probability"].numpy()
+    assert got.shape == (4, 3)
+    model = SentimentModel.load(multiclass_run)
+    assert np.abs(got - keras.ops.convert_to_numpy(model.model(ids, training=False))).max() <= 1e-6
+    spec = json.loads((tmp_path / "s" / "bundle.json").read_text())
+    assert spec["classes"] == ["cooking", "music", "sport"] and spec["threshold"] is None
+
+
+def test_binary_bundles_keep_their_format_and_older_ones_load(preset_runs, tmp_path):
+    bundle = tmp_path / "b"
+    CliRunner().invoke(app, ["export", str(preset_runs["hybrid"]), "--out", str(bundle)])
+    spec = json.loads((bundle / "bundle.json").read_text())
+    assert spec["version"] == 1 and spec["classes"] == ["negative", "positive"]
+    assert 0 <= spec["threshold"] <= 1 and isinstance(spec["ngrams"]["bias"], float)
+    assert sorted(spec["stack"]) == ["bias", "w_linear", "w_recurrent"]
+    texts = reviews(100)
+    expected = PortableModel.load(bundle).probabilities(texts)
+    assert expected.shape == (100,)
+    # A bundle written before multi-class runs: no weight shape (bundle.json has no checksum).
+    del spec["ngrams"]["shape"]
+    (bundle / "bundle.json").write_text(json.dumps(spec))
+    old = PortableModel.load(bundle)
+    assert np.array_equal(old.probabilities(texts), expected)
+    assert [p["label"] for p in old.predict(texts)] == [
+        "positive" if p >= spec["threshold"] else "negative" for p in expected
+    ]

@@ -164,11 +164,11 @@ def test_distillation_adds_unlabeled_reviews_with_the_teachers_soft_labels():
     split = Split("train", [str(i) for i in range(200)], ["x"] * 200, labels, labels * 0)
     splits = Splits(split, split, split, "memory", {}, [])
     encoded = {"train": seqs, "unlabeled": unlabeled}
-    plain_seqs, plain_labels = training_data(Config(), splits, encoded, print)
-    assert plain_seqs is seqs and set(plain_labels) == {0.0, 1.0}
+    plain_seqs, plain_labels, weights = training_data(Config(), splits, encoded, print)
+    assert plain_seqs is seqs and set(plain_labels) == {0.0, 1.0} and weights is None
     lines = []
     cfg = Config(distill_unlabeled=30)
-    taught, soft = training_data(cfg, splits, encoded, lines.append)
+    taught, soft, _ = training_data(cfg, splits, encoded, lines.append)
     assert len(taught) == 230 and taught[:200] == seqs
     assert all(any(t is u for u in unlabeled) for t in taught[200:])
     for seq, p in zip(taught[200:], soft[200:], strict=True):  # the teacher's side is right
@@ -194,7 +194,7 @@ def test_a_run_folder_can_be_the_teacher(pooled_run):
     encoded = {"train": ids, "unlabeled": [np.array([1, i], np.int32) for i in range(4)]}
     cfg = Config(distill_unlabeled=4, seed=7)
     lines = []
-    taught, soft = training_data(cfg, splits, encoded, lines.append, teacher=pooled_run)
+    taught, soft, _ = training_data(cfg, splits, encoded, lines.append, teacher=pooled_run)
     order = np.random.default_rng(7).permutation(4)  # the reviews it picked, in order
     assert [int(seq[1]) for seq in taught[2:]] == list(order)
     expected = [p.probability for p in SentimentModel.load(pooled_run).predict(texts)]

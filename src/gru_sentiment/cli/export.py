@@ -21,8 +21,9 @@ def export(
     force: Annotated[bool, typer.Option(help="Replace an existing bundle at --out.")] = False,
 ) -> None:
     """Export a run as a bundle: the network (ONNX or SavedModel, weights only), its
-    tokenizer, n-gram weights, stack, threshold and a bundle.json with checksums. An ONNX
-    bundle scores with numpy + onnxruntime + tokenizers (gru_sentiment.portable).
+    tokenizer, n-gram weights, stack, classes, threshold (two classes) and a bundle.json
+    with checksums. An ONNX bundle scores with numpy + onnxruntime + tokenizers
+    (gru_sentiment.portable); runs of any number of classes export.
 
     Example: gru-sentiment export runs/hybrid --format onnx --out bundles/hybrid
     """
@@ -43,4 +44,6 @@ def export(
             f"checked: the bundle's probabilities match the run's within "
             f"{spec['max_difference']:.1e} on its example reviews"
         )
-    typer.echo(f"wrote {out} ({spec['network']['file']}, {len(spec['files'])} files)")
+    classes = spec["classes"]
+    more = f"; {len(classes)} classes: {', '.join(classes)}" if len(classes) > 2 else ""
+    typer.echo(f"wrote {out} ({spec['network']['file']}, {len(spec['files'])} files{more})")

@@ -2,7 +2,7 @@
 
 Numpy only, so the portable scorer (no scikit-learn, no TensorFlow) computes exactly the
 features training used. The hashing is specified for other languages in
-`export/ngrams.md`; change one, change the other and `FEATURES`.
+`export/spec.md`; change one, change the other and `FEATURES`.
 """
 
 from __future__ import annotations

@@ -120,7 +120,8 @@ def check_splits(splits: Splits, val_fraction: float) -> None:
     present = np.unique(splits.train.labels)
     if len(present) < 2:
         only = splits.classes[present[0]]
-        other = "another class" if len(splits.classes) > 2 else repr(splits.classes[1 - present[0]])
+        others = [repr(c) for i, c in enumerate(splits.classes) if i != present[0]]
+        other = others[0] if len(others) == 1 else "another class"
         raise DataError(
             f"{splits.source}: every training review is of class {only!r} ({sizes}); "
             f"a model needs two classes at least: add rows of {other}"

@@ -25,7 +25,9 @@ from ..errors import DataError
 from .corpus import CLASS_NAMES, MAX_CLASSES, UNLABELED, Corpus, Split, stratified_split
 
 READ_SUFFIXES = (".txt", ".csv", ".jsonl", ".ndjson")
-MIN_CLASS_ROWS = 3  # beside 0/1 labels, a word on fewer rows is a typo, not a class
+# Labels that are 0/1 words on this share of the rows or more are binary sentiment; the
+# other rows hold typos, skipped (as before labels could be any classes).
+BINARY_SHARE = 0.9
 LABEL_WORDS = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
 # Python's csv refuses fields over 128 KiB, shorter than some reviews; a bound still
 # stops one runaway quoted field from swallowing the rest of the file into memory.
@@ -214,15 +216,15 @@ def load_table(
 def label_classes(raw: list[str], where: str) -> tuple[tuple[str, ...], np.ndarray]:
     """The classes of a label column and each row's class index.
 
-    Labels that are 0/1 or neg/pos/negative/positive are the binary sentiment classes
-    (CLASS_NAMES, today's runs); another word on fewer than MIN_CLASS_ROWS rows is a
-    stray (a typo): its rows get UNLABELED, to be skipped. Otherwise each distinct label
+    Labels that are 0/1 or neg/pos/negative/positive on BINARY_SHARE of the rows or more
+    are the binary sentiment classes (CLASS_NAMES, today's runs); the other rows are
+    strays (typos) and get UNLABELED, to be skipped. Otherwise each distinct label
     is a class: integers (whole floats such as "3.0" too, as spreadsheets write them)
     sorted as numbers, any other strings sorted as text. Fractional numbers are refused
     (a classifier needs classes, not a scale), as are more than MAX_CLASSES classes."""
     counts = Counter(raw)
-    others = [label for label in counts if label.lower() not in LABEL_WORDS]
-    if all(counts[label] < MIN_CLASS_ROWS for label in others):  # a stray word: skipped
+    binary = sum(n for label, n in counts.items() if label.lower() in LABEL_WORDS)
+    if binary >= BINARY_SHARE * len(raw):  # the rest are strays (typos): skipped
         index = [LABEL_WORDS.get(label.lower(), UNLABELED) for label in raw]
         return CLASS_NAMES, np.array(index, np.int16)
     names = {label: _integer_name(label) for label in counts}

@@ -36,9 +36,7 @@ class TextEncoder:
         self.tokenizer = tokenizer
 
     @classmethod
-    def fit(
-        cls, texts: Sequence[str], vocab_size: int, strip_accents: bool = False
-    ) -> TextEncoder:
+    def fit(cls, texts: Sequence[str], vocab_size: int, strip_accents: bool = False) -> TextEncoder:
         """Vocabulary of the `vocab_size - 4` most frequent training words; with
         `strip_accents`, "película" and "pelicula" are one word."""
         steps = [normalizers.Replace(Regex(r"<br\s*/?>"), " "), normalizers.NFKC()]

@@ -8,6 +8,13 @@ score with all of it in another language, the n-gram hashing step by step), and
 length and truncation the network was trained with, and the sha256 of every file.
 Weights only: no optimizer state, no Python objects.
 
+Two classes: the network gives (batch, 1) P(positive), the n-gram weights are one vector,
+the stack is {w_recurrent, w_linear, bias}, and the label is decided at `threshold`, all as
+in bundles written before multi-class runs (version 1). Three or more (version 2): the
+network gives (batch, k) softmax probabilities, the n-gram weights are an (n_features, k)
+matrix with k biases, the stack is {coef (k, 2k), intercept (k,)}, `threshold` is null
+and the label is the most probable class.
+
 The folder is written under a temporary name and renamed into place when complete, after
 the ONNX bundle was read back by `gru_sentiment.portable` and gave the run's own
 probabilities on its example reviews.
@@ -23,13 +30,12 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..data.corpus import CLASS_NAMES
 from ..data.text import PAD_ID, START_ID
 from ..errors import RunError
 from ..inference.model import SentimentModel
 from ..io import runs
 from ..io.files import sha256, write_json
-from ..portable import BUNDLE, FORMAT, VERSION, PortableModel
+from ..portable import BUNDLE, FORMAT, MULTICLASS_VERSION, VERSION, PortableModel
 from .to_onnx import INPUT, OUTPUT  # the same names in both formats
 
 FORMATS = ("onnx", "savedmodel")
@@ -90,14 +96,17 @@ def _write(model: SentimentModel, fmt: str, folder: Path) -> dict:
         network_spec = {"file": network, "format": "savedmodel", "signature": "serving_default"}
     network_spec.update(input=INPUT, output=OUTPUT)
     shutil.copyfile(model.run_dir / runs.TOKENIZER, folder / runs.TOKENIZER)
+    binary = len(model.classes) == 2
     spec = {
         "format": FORMAT,
-        "version": VERSION,
+        # binary bundles stay version 1, readable by every scorer; an older scorer refuses
+        # a multi-class one by its version instead of misreading it
+        "version": VERSION if binary else MULTICLASS_VERSION,
         "created_by": f"gru-sentiment {__version__}",
         "run": model.name,
         "preset": cfg.preset,
-        "classes": list(CLASS_NAMES),
-        "threshold": model.threshold,
+        "classes": list(model.classes),  # in the order of the network's outputs
+        "threshold": model.threshold,  # None (null) for 3+ classes: the argmax decides
         "network": network_spec,
         "text": {
             "tokenizer": runs.TOKENIZER,
@@ -113,16 +122,7 @@ def _write(model: SentimentModel, fmt: str, folder: Path) -> dict:
         "stack": None,
     }
     if model.ngram is not None:
-        linear, stack = model.ngram
-        linear.weights.astype("<f4").tofile(folder / NGRAM_WEIGHTS)
-        spec["ngrams"] = {
-            "weights": NGRAM_WEIGHTS,
-            "dtype": "float32 little-endian",
-            "features": linear.n_features,
-            "ngram_max": linear.ngram_max,
-            "bias": linear.bias,
-        }
-        spec["stack"] = dict(stack.__dict__)
+        spec["ngrams"], spec["stack"] = _ngram_branch(*model.ngram, binary, folder)
     (folder / SPEC).write_text(resources.files(__package__).joinpath("spec.md").read_text())
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     spec["files"] = {p.relative_to(folder).as_posix(): sha256(p) for p in files}
@@ -130,9 +130,31 @@ def _write(model: SentimentModel, fmt: str, folder: Path) -> dict:
     return spec
 
 
+def _ngram_branch(linear, stack, binary: bool, folder: Path) -> tuple[dict, dict]:
+    """Write the n-gram weights, (n_features,) or (n_features, k) float32 in row-major
+    order, to `folder`; returns the bundle's `ngrams` and `stack` entries."""
+    weights = np.ascontiguousarray(linear.weights, "<f4")  # (n_features,) or (n_features, k)
+    weights.tofile(folder / NGRAM_WEIGHTS)  # row-major: the k scores of a column together
+    ngrams = {
+        "weights": NGRAM_WEIGHTS,
+        "dtype": "float32 little-endian",
+        "shape": list(weights.shape),
+        "features": linear.n_features,
+        "ngram_max": linear.ngram_max,
+        # a float (binary) or k floats
+        "bias": float(linear.bias) if binary else np.asarray(linear.bias, float).tolist(),
+    }
+    if binary:  # the form binary bundles have always had
+        ((w_recurrent, w_linear),), (bias,) = stack.coef, stack.intercept
+        return ngrams, {"w_recurrent": w_recurrent, "w_linear": w_linear, "bias": bias}
+    coef = np.asarray(stack.coef, float)  # (k, 2k)
+    return ngrams, {"coef": coef.tolist(), "intercept": np.asarray(stack.intercept, float).tolist()}
+
+
 def _savedmodel(network, folder: Path) -> None:
     """A TF SavedModel whose `serving_default` signature maps `ids` (batch, time) int32 to
-    `probability` (batch, 1)."""
+    `probability`: (batch, 1) P(positive) for two classes, (batch, k) P(each class) for
+    more."""
     import keras
     import tensorflow as tf
 
@@ -148,7 +170,8 @@ def _savedmodel(network, folder: Path) -> None:
 
 def _check(model: SentimentModel, folder: Path) -> float:
     """Largest |P(bundle) - P(run)| over the run's example reviews, each also repeated to
-    run past max_len; RunError above TOLERANCE (the bundle is then not written)."""
+    run past max_len (every class's probability when there are more than two); RunError
+    above TOLERANCE (the bundle is then not written)."""
     texts = [example["text"] for example in model.examples()]
     texts += [" ".join([text] * 4) for text in texts[:4]]  # long: truncation is exercised
     expected, _ = model.score(texts, model.cfg.keep)

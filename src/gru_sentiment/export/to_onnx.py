@@ -1,4 +1,6 @@
-"""A trained network as an ONNX graph: (batch, time) int32 ids -> (batch, 1) P(positive).
+"""A trained network as an ONNX graph: (batch, time) int32 ids -> (batch, 1) P(positive)
+of a binary run's sigmoid head, (batch, classes) P(each class) of a multi-class run's
+softmax head (a `Softmax` node over the last axis).
 
 The graph is written layer by layer from the Keras functional model with `onnx.helper`,
 not traced: the recurrent layers become ONNX's own GRU / LSTM operators (one fused loop
@@ -20,14 +22,15 @@ from ..errors import RunError
 
 OPSET = 17  # onnxruntime >= 1.11, onnxruntime-web and the Java/C# packages all run it
 INPUT, OUTPUT = "ids", "probability"
-ACTIVATIONS = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh"}
+ACTIVATIONS = {"relu": "Relu", "sigmoid": "Sigmoid", "softmax": "Softmax", "tanh": "Tanh"}
 # Keras' gate order in the LSTM kernel is (i, f, c, o); ONNX's is (i, o, f, c).
 LSTM_ORDER = (0, 3, 1, 2)
 
 
 def to_onnx(model):
-    """The Keras functional `model` as an onnx.ModelProto (opset `OPSET`); RunError names
-    the first layer that has no translation."""
+    """The Keras functional `model` as an onnx.ModelProto (opset `OPSET`), output
+    (batch, units of the last layer); RunError names the first layer that has no
+    translation."""
     import onnx
     from onnx import TensorProto, helper
 
@@ -48,11 +51,12 @@ def to_onnx(model):
         inputs = [names[t.name] for t in node.input_tensors]
         names[node.output_tensors[0].name] = translate(graph, op, *inputs)
     graph.nodes.append(helper.make_node("Identity", [names[model.outputs[0].name]], [OUTPUT]))
+    width = model.outputs[0].shape[-1]  # 1: P(positive); k: P(each class)
     proto = helper.make_graph(
         graph.nodes,
         model.name,
         [helper.make_tensor_value_info(INPUT, TensorProto.INT32, ["batch", "time"])],
-        [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", 1])],
+        [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", width])],
         graph.initializers,
     )
     onnx_model = helper.make_model(
@@ -95,6 +99,8 @@ class _Graph:
             return x
         if activation not in ACTIVATIONS:
             raise RunError(f"cannot export layer {owner.name!r}: activation {activation!r}")
+        if activation == "softmax":  # Keras' default axis; ONNX's too since opset 13
+            return self.add("Softmax", [x], activation, axis=-1)
         return self.add(ACTIVATIONS[activation], [x], activation)
 
     def lengths(self, mask: str) -> str:

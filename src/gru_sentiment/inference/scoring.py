@@ -65,9 +65,7 @@ def predict_rows(
             )
 
 
-def output_names(
-    columns: Sequence[str], outputs: Sequence[str] = OUTPUT_COLUMNS
-) -> dict[str, str]:
+def output_names(columns: Sequence[str], outputs: Sequence[str] = OUTPUT_COLUMNS) -> dict[str, str]:
     """Output column name per prediction column (`outputs`); an input column of the same
     name is kept, and the prediction's column gets a `model_` prefix instead."""
     return {c: f"model_{c}" if c in columns else c for c in outputs}

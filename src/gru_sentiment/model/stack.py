@@ -75,10 +75,12 @@ class Stack:
 
     @classmethod
     def load(cls, folder: Path) -> Stack:
-        values = read_json(folder / STACK)
-        if "w_recurrent" in values:  # runs written before multi-class stacks
-            values = {
-                "coef": [[values["w_recurrent"], values["w_linear"]]],
-                "intercept": [values["bias"]],
-            }
-        return cls(**values)
+        return cls.from_dict(read_json(folder / STACK))
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Stack:
+        """{coef, intercept}, or {w_recurrent, w_linear, bias}: the two-class form that runs
+        and bundles written before multi-class stacks hold."""
+        if "w_recurrent" in values:
+            return cls([[values["w_recurrent"], values["w_linear"]]], [values["bias"]])
+        return cls(values["coef"], values["intercept"])
