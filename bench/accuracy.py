@@ -14,6 +14,10 @@ A model is a preset name, or `label=preset+FIELD=VALUE+...` for an ablation row,
 `--models scratch=recurrent+pretrain_lm=false`; `{seed}` in a value stands for the run's seed
 (`teacher=runs/bench/hybrid-seed{seed}`). Writes bench/results/<date>-<name>.json
 and a markdown table beside it, with the CPU's model and flags (machines differ).
+
+`--target rating`: IMDB's 8 star ratings instead of negative/positive; the table then
+shows accuracy, macro-F1, the mean absolute error in stars and the share within one star,
+on test and (from each run's predictions.csv) on validation.
 """
 
 from __future__ import annotations
@@ -58,7 +62,20 @@ def train(model: str, seed: int, run_dir: Path, extra: list[str], env: dict) -> 
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=REPO, env=env)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     metrics["wall_seconds"] = round(time.perf_counter() - started, 1)
+    if len(metrics.get("classes", [])) > 2:
+        metrics |= validation_metrics(run_dir, metrics["classes"])
     return metrics
+
+
+def validation_metrics(run_dir: Path, classes: list[str]) -> dict:
+    """A multi-class run's macro-F1 and errors in stars on its validation split (what
+    choices are made on), from its predictions.csv."""
+    from gru_sentiment.evaluation.metrics import test_metrics
+    from gru_sentiment.evaluation.predictions import read_predictions
+
+    validation = read_predictions(run_dir)["validation"]
+    found = test_metrics(validation.labels, validation.probs, 0.5, classes)
+    return {f"validation_{k}": found[k] for k in ("macro_f1", "mae", "within_one") if k in found}
 
 
 def reviews_per_second(run_dir: Path, texts: list[str]) -> float:
@@ -83,38 +100,66 @@ def lscpu() -> dict:
     return found
 
 
-def summarize(rows: list[dict]) -> dict:
+# The table's columns: (metrics.json key, heading); test ones with mean ± std over seeds.
+TEST_COLUMNS = {
+    "label": [("accuracy", "test accuracy"), ("roc_auc", "ROC-AUC"), ("f1", "F1")],
+    "rating": [
+        ("accuracy", "test accuracy"),
+        ("macro_f1", "test macro-F1"),
+        ("mae", "test MAE (stars)"),
+        ("within_one", "test within 1 star"),
+    ],
+}
+VALIDATION_COLUMNS = {
+    "label": [("validation_accuracy", "validation accuracy")],
+    "rating": [
+        ("validation_accuracy", "validation accuracy"),
+        ("validation_macro_f1", "validation macro-F1"),
+        ("validation_mae", "validation MAE"),
+    ],
+}
+
+
+def summarize(rows: list[dict], target: str) -> dict:
     def stat(key: str) -> tuple[float, float]:
         values = np.array([r[key] for r in rows], float)
         return float(values.mean()), float(values.std())
 
     out = {"seeds": [r["seed"] for r in rows], "n_test": rows[0]["n_test"]}
-    for key in ("accuracy", "roc_auc", "f1", "wall_seconds"):
+    for key in [k for k, _ in TEST_COLUMNS[target]] + ["wall_seconds"]:
         out[key], out[f"{key}_std"] = stat(key)
-    for key in ("validation_accuracy", "train_seconds", "seconds_per_epoch", "params"):
+    validation = [k for k, _ in VALIDATION_COLUMNS[target]]
+    for key in [*validation, "train_seconds", "seconds_per_epoch", "params"]:
         if key in rows[0]:
             out[key] = stat(key)[0]
     return out
 
 
-def markdown(summary: dict) -> str:
-    lines = [
-        "| model | test accuracy (mean ± std) | validation accuracy | ROC-AUC | F1 "
-        "| wall s, first run | wall s, mean | s/epoch | reviews/s | parameters |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
+def _number(key: str, value: float) -> str:
+    """Shares as percentages, errors in stars with two decimals, the rest as is."""
+    if key.endswith(("accuracy", "within_one")):
+        return f"{value:.2%}"
+    return f"{value:.2f}" if key.endswith("mae") else f"{value:.4f}"
+
+
+def markdown(summary: dict, target: str = "label") -> str:
+    tests, validations = TEST_COLUMNS[target], VALIDATION_COLUMNS[target]
+    headings = [f"{h} (mean ± std)" if k == "accuracy" else h for k, h in tests]
+    headings += [h for _, h in validations]
+    headings += ["wall s, first run", "wall s, mean", "s/epoch", "reviews/s", "parameters"]
+    lines = ["| model | " + " | ".join(headings) + " |", "|---" * (len(headings) + 1) + "|"]
     for name, s in summary.items():
-        wall = "–" if np.isnan(s["wall_seconds"]) else f"{s['wall_seconds']:.0f}"
-        first = "–" if np.isnan(s["first_wall_seconds"]) else f"{s['first_wall_seconds']:.0f}"
-        val = f"{s['validation_accuracy']:.2%}" if "validation_accuracy" in s else "–"
-        per_epoch = f"{s['seconds_per_epoch']:.0f}" if "seconds_per_epoch" in s else "–"
-        speed = f"{s['reviews_per_second']:,.0f}" if "reviews_per_second" in s else "–"
-        params = f"{s['params']:,.0f}" if "params" in s else "–"
-        lines.append(
-            f"| {name} | {s['accuracy']:.2%} ± {s['accuracy_std']:.2%} | {val} "
-            f"| {s['roc_auc']:.4f} | {s['f1']:.4f} | {first} | {wall} | {per_epoch} | {speed} "
-            f"| {params} |"
-        )
+        cells = [f"{_number(k, s[k])} ± {_number(k, s[k + '_std'])}" for k, _ in tests[:1]]
+        cells += [_number(k, s[k]) for k, _ in tests[1:]]
+        cells += [_number(k, s[k]) if k in s else "–" for k, _ in validations]
+        cells += [
+            "–" if np.isnan(s["first_wall_seconds"]) else f"{s['first_wall_seconds']:.0f}",
+            "–" if np.isnan(s["wall_seconds"]) else f"{s['wall_seconds']:.0f}",
+            f"{s['seconds_per_epoch']:.0f}" if "seconds_per_epoch" in s else "–",
+            f"{s['reviews_per_second']:,.0f}" if "reviews_per_second" in s else "–",
+            f"{s['params']:,.0f}" if "params" in s else "–",
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -126,10 +171,11 @@ def main() -> None:
     parser.add_argument("--name", default="accuracy", help="results file: <date>-<name>")
     parser.add_argument("--train-limit", type=int)
     parser.add_argument("--test-limit", type=int)
+    parser.add_argument("--target", choices=tuple(TEST_COLUMNS), default="label")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     args = parser.parse_args()
 
-    extra = ["--data", args.data]
+    extra = ["--data", args.data, "--target", args.target]
     if args.train_limit:
         extra += ["--train-limit", str(args.train_limit)]
     if args.test_limit:
@@ -170,7 +216,7 @@ def main() -> None:
 
 def write_results(args, results: dict[str, list[dict]], speeds: dict[str, float]) -> str:
     """Write the JSON and markdown of the runs so far; the markdown table."""
-    summary = {name: summarize(rows) for name, rows in results.items()}
+    summary = {name: summarize(rows, args.target) for name, rows in results.items()}
     for name, rows in results.items():  # the first run of each model found nothing cached
         summary[name]["first_wall_seconds"] = rows[0]["wall_seconds"]
         if name in speeds:
@@ -193,7 +239,7 @@ def write_results(args, results: dict[str, list[dict]], speeds: dict[str, float]
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"{date.today().isoformat()}-{args.name}"
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    table = markdown(summary)
+    table = markdown(summary, args.target)
     stem.with_suffix(".md").write_text(
         f"`{command}` on {machine['cpus']} CPUs ({machine['lscpu'].get('Model name', '?')})\n\n"
         + table

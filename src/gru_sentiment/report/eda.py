@@ -8,10 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.corpus import CLASS_NAMES, Corpus
+from ..data.corpus import Corpus
 from ..data.text import UNK_ID, TextEncoder
 from ..io.files import write_json
 from . import plots
+
+MAX_CLASSES_SHOWN = 8  # classes listed by format_table
 
 
 def describe(corpus: Corpus, out: Path, max_len: int = 200, vocab_size: int = 10_000) -> dict:
@@ -22,24 +24,24 @@ def describe(corpus: Corpus, out: Path, max_len: int = 200, vocab_size: int = 10
     lengths = np.array([len(seq) - 1 for seq in ids])  # (n,) words, start token excluded
     unknown = sum(int((seq == UNK_ID).sum()) for seq in ids)
 
+    classes = corpus.classes  # the corpus's own (IMDB: negative, positive)
     labeled = {name: s for name, s in corpus.splits.items() if name != "unsup"}
     class_counts = {
-        name: [int((s.labels == label).sum()) for label in range(len(CLASS_NAMES))]
+        name: [int((s.labels == label).sum()) for label in range(len(classes))]
         for name, s in labeled.items()
     }
     ratings = {
-        CLASS_NAMES[label]: {
+        classes[label]: {
             int(r): int(c) for r, c in sorted(Counter(train.ratings[train.labels == label]).items())
         }
-        for label in range(len(CLASS_NAMES))
+        for label in range(len(classes))
     }
     example = 0
     summary = {
         "source": corpus.source,
         "split_counts": {name: len(s) for name, s in corpus.splits.items()},
-        "class_counts": {
-            n: dict(zip(CLASS_NAMES, c, strict=True)) for n, c in class_counts.items()
-        },
+        "classes": list(classes),
+        "class_counts": {n: dict(zip(classes, c, strict=True)) for n, c in class_counts.items()},
         "skipped": dict(corpus.skipped),
         "max_len": max_len,
         "vocab_size": vocab_size,
@@ -57,12 +59,12 @@ def describe(corpus: Corpus, out: Path, max_len: int = 200, vocab_size: int = 10
         "ratings_by_label": ratings,
         "example": {
             "id": train.ids[example],
-            "label": CLASS_NAMES[int(train.labels[example])],
+            "label": classes[int(train.labels[example])],
             "decoded": encoder.decode(ids[example][:80]),
         },
     }
     out.mkdir(parents=True, exist_ok=True)
-    plots.class_balance(class_counts, out / "class_balance.png")
+    plots.class_balance(class_counts, out / "class_balance.png", classes)
     plots.length_histogram(lengths, max_len, out / "lengths.png")
     plots.rating_bars(ratings, out / "ratings.png")
     write_json(out / "eda.json", summary)
@@ -74,6 +76,7 @@ def format_table(summary: dict) -> str:
     lengths = summary["length_tokens"]
     rows = [
         *(f"{name:<10} {n:>8,} reviews" for name, n in summary["split_counts"].items()),
+        _classes_row(summary["class_counts"].get("train", {})),
         f"{'length':<10} mean {lengths['mean']:.0f}, median {lengths['median']:.0f}, "
         f"p90 {lengths['p90']:.0f}, max {lengths['max']}",
         f"{'> max_len':<10} {summary['share_longer_than_max_len']:.1%} of reviews "
@@ -84,3 +87,10 @@ def format_table(summary: dict) -> str:
         f"{'example':<10} [{summary['example']['label']}] {summary['example']['decoded'][:150]}",
     ]
     return "\n".join(rows)
+
+
+def _classes_row(counts: dict[str, int], shown: int = MAX_CLASSES_SHOWN) -> str:
+    """Reviews per class in train, the first `shown` classes (a corpus may have hundreds)."""
+    listed = ", ".join(f"{name} {n:,}" for name, n in list(counts.items())[:shown])
+    more = f", ... ({len(counts)} classes)" if len(counts) > shown else ""
+    return f"{'classes':<10} {listed}{more} (train)"

@@ -1,6 +1,11 @@
 """One self-contained HTML report of a run folder: data, model, training, test metrics,
 threshold, calibration and error analysis, figures inlined as base64 PNGs.
 
+Two classes: metrics at a threshold, the threshold chosen on validation, the most
+confident false positives / negatives. More classes (multiclass.py): per-class metrics,
+a k x k confusion matrix, one-vs-rest curves, the calibration of the predicted class and
+the most confident errors per (true, predicted) pair; MAE when the classes are numbers.
+
 It reads only the run folder (plus the reviews' texts for the error analysis, reloaded
 from the data the run recorded). A linear-baseline folder (no model, no history) gets
 the same report without the sections it cannot have.
@@ -20,19 +25,32 @@ import numpy as np
 from sklearn.metrics import brier_score_loss
 
 from ..config import Config, preset
-from ..data.corpus import CLASS_NAMES
+from ..data.corpus import CLASS_NAMES, class_values
 from ..data.splits import DataSpec, Splits, load_splits
 from ..errors import DataError, RunError
-from ..evaluation.metrics import HEADLINE
+from ..evaluation import metrics
 from ..evaluation.predictions import SplitPredictions, read_predictions
 from ..evaluation.thresholds import sweep
 from ..io import runs
 from ..io.files import read_json, sha256, write_json, write_text
-from . import plots
+from . import multiclass, plots
 
 REPORT = "report.html"
 N_ERRORS = 5  # most confident false positives / negatives shown
 TEXT_CHARS = 1200  # characters of a review shown before it is cut
+# How each metrics.json key reads in the report's tables.
+METRIC_NAMES = {
+    "accuracy": "accuracy",
+    "precision": "precision",
+    "recall": "recall",
+    "f1": "F1",
+    "roc_auc": "ROC-AUC",
+    "balanced_accuracy": "balanced accuracy",
+    "macro_f1": "macro F1",
+    "weighted_f1": "weighted F1",
+    "mae": "mean absolute error (classes as numbers)",
+    "within_one": "within one of the true class",
+}
 
 
 def length_buckets(max_len: int) -> np.ndarray:
@@ -96,12 +114,14 @@ def write_report(
             "baseline_name": base.name if base else None,
             "generated": datetime.datetime.now().isoformat(timespec="seconds"),
             "neural": run.neural,
+            "multi": run.multi,
+            "classes": run.classes,
             "data": _data_section(run, splits, figure),
             "configuration": _configuration_section(run),
             "training": _training_section(run, figure),
             "language_model": _language_model_section(run, figure),
             "test": _test_section(run, base, figure),
-            "threshold": _threshold_section(run, figure),
+            "threshold": None if run.multi else _threshold_section(run, figure),
             "calibration": _calibration_section(run, base, figure),
             "errors": _error_section(run, splits, texts_message, figure),
         }
@@ -138,7 +158,7 @@ def _summary(run: _Run, base: _Run | None) -> dict:
             "run": run.metrics.get(key),
             "baseline": base.metrics.get(key) if base else None,
         }
-        for key in HEADLINE
+        for key in metrics.headline(run.metrics)
     ]
     return {
         "model": model,
@@ -147,6 +167,7 @@ def _summary(run: _Run, base: _Run | None) -> dict:
         "rows": rows,
         "accuracy": run.metrics["accuracy"],
         "decision_threshold": run.metrics.get("decision_threshold"),
+        "imbalance": multiclass.imbalance(run.metrics, metrics.IMBALANCED),
     }
 
 
@@ -164,6 +185,11 @@ class _Run:
     metrics: dict
     predictions: dict[str, SplitPredictions]
     neural: bool  # has a model and a training history (not a linear baseline)
+    classes: tuple[str, ...]  # label i is classes[i] (config.json; older runs: binary)
+
+    @property
+    def multi(self) -> bool:
+        return len(self.classes) > 2
 
 
 def _load_run(run_dir: Path) -> _Run:
@@ -183,6 +209,7 @@ def _load_run(run_dir: Path) -> _Run:
         metrics=read_json(run_dir / runs.METRICS),
         predictions=read_predictions(run_dir),
         neural=(run_dir / runs.MODEL).exists() and (run_dir / runs.HISTORY).exists(),
+        classes=tuple(record.get("classes", CLASS_NAMES)),
     )
 
 
@@ -207,9 +234,9 @@ class _Figures:
         self.folder = folder
         self.count = 0
 
-    def __call__(self, draw: Callable[..., Path], *args) -> str:
+    def __call__(self, draw: Callable[..., Path], *args, **kwargs) -> str:
         self.count += 1
-        path = draw(*args, self.folder / f"figure-{self.count}.png")
+        path = draw(*args, self.folder / f"figure-{self.count}.png", **kwargs)
         return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
@@ -220,13 +247,10 @@ class _Figures:
 
 def _data_section(run: _Run, splits: Splits | None, figure: _Figures) -> dict:
     preds = run.predictions
-    balance = {
-        name: [int((p.labels == c).sum()) for c in range(len(CLASS_NAMES))]
-        for name, p in preds.items()
-    }
+    k = len(run.classes)
+    balance = {name: np.bincount(p.labels, minlength=k).tolist() for name, p in preds.items()}
     if splits is not None:
-        train = [int((splits.train.labels == c).sum()) for c in range(len(CLASS_NAMES))]
-        balance = {"train": train, **balance}
+        balance = {"train": np.bincount(splits.train.labels, minlength=k).tolist(), **balance}
     sizes = run.record.get("sizes", {})
     rows = [
         {"split": name, "reviews": sizes.get(name, sum(balance.get(name, []))), "counts": counts}
@@ -240,12 +264,19 @@ def _data_section(run: _Run, splits: Splits | None, figure: _Figures) -> dict:
         "tail": "the end (the beginning is dropped)",
         "head+tail": "the beginning and the end (the middle is dropped)",
     }
+    # Many classes read better as rows (one per class) than as columns.
+    class_rows = [
+        {"class": name, "counts": [counts[i] for counts in balance.values()]}
+        for i, name in enumerate(run.classes)
+    ]
     return {
         "rows": rows,
-        "class_names": CLASS_NAMES,
+        "class_names": run.classes,
+        "class_rows": class_rows,
+        "split_names": list(balance),
         "source": run.record.get("source", "?"),
         "skipped": run.record.get("skipped", {}),
-        "balance_img": figure(plots.class_balance, balance),
+        "balance_img": figure(plots.class_balance, balance, classes=run.classes),
         "length_img": figure(plots.length_histogram, lengths, run.cfg.max_len),
         "length_median": float(np.median(lengths)),
         "length_p90": float(np.percentile(lengths, 90)),
@@ -345,39 +376,48 @@ def _language_model_section(run: _Run, figure: _Figures) -> dict | None:
 
 
 def _test_curves(run: _Run, base: _Run | None) -> plots.Curves:
-    curves = {run.name: (run.predictions["test"].labels, run.predictions["test"].probs)}
-    if base is not None and "test" in base.predictions:
-        curves[base.name] = (base.predictions["test"].labels, base.predictions["test"].probs)
+    """Test labels and probabilities of the run, and of the baseline when its
+    probabilities have the same shape (the same number of classes)."""
+    test = run.predictions["test"]
+    curves = {run.name: (test.labels, test.probs)}
+    other = base.predictions.get("test") if base is not None else None
+    if other is not None and other.probs.shape[1:] == test.probs.shape[1:]:
+        curves[base.name] = (other.labels, other.probs)
     return curves
 
 
 def _test_section(run: _Run, base: _Run | None, figure: _Figures) -> dict:
     decision = run.metrics.get("at_decision_threshold", {})
-    names = {"accuracy": "accuracy", "precision": "precision", "recall": "recall"}
-    names.update(f1="F1", roc_auc="ROC-AUC")
     # A hybrid run also records the test metrics of each of its parts alone (threshold 0.5).
-    parts = {
-        k: v
-        for k, v in run.metrics.items()
-        if isinstance(v, dict) and "accuracy" in v and k != "at_decision_threshold"
-    }
+    parts = multiclass.parts(run.metrics)
+    keys = metrics.headline(run.metrics)
+    if run.multi:
+        keys += ("roc_auc",)  # one-vs-rest macro: not a headline, still worth a row
     rows = [
         {
-            "metric": names[key],
-            "run": run.metrics[key],
+            "metric": METRIC_NAMES.get(key, key),
+            "run": run.metrics.get(key),
             "decision": decision.get(key),
             "parts": [part.get(key) for part in parts.values()],
             "baseline": base.metrics.get(key) if base else None,
         }
-        for key in HEADLINE
+        for key in keys
     ]
+    if run.multi:
+        rows[-1]["metric"] = "ROC-AUC (one-vs-rest, macro)"
+    imbalance = multiclass.imbalance(run.metrics, metrics.IMBALANCED)
+    if imbalance:
+        # What accuracy is worth on these classes: the score of a constant answer.
+        reference = "accuracy of always predicting the most frequent class"
+        majority = {"run": imbalance["majority_accuracy"], "decision": None, "baseline": None}
+        rows.insert(1, {"metric": reference, **majority, "parts": [None] * len(parts)})
     verdict = None
     if base is not None:
         gap = (run.metrics["accuracy"] - base.metrics["accuracy"]) * 100
         # Only a comparison on the very same test reviews means anything.
         same = set(base.predictions["test"].ids) == set(run.predictions["test"].ids)
         verdict = {"gap": abs(gap), "beats": gap > 0, "baseline": base.name, "same_test": same}
-    return {
+    section = {
         "rows": rows,
         "parts": list(parts),
         "n_test": run.metrics.get("n_test"),
@@ -385,9 +425,39 @@ def _test_section(run: _Run, base: _Run | None, figure: _Figures) -> dict:
         "decision_threshold": run.metrics.get("decision_threshold"),
         "verdict": verdict,
         "confusion": run.metrics["confusion_matrix"],
-        "class_names": CLASS_NAMES,
-        "confusion_img": figure(plots.confusion, np.array(run.metrics["confusion_matrix"])),
+        "class_names": run.classes,
+        "per_class": None,
+    }
+    if run.multi:
+        return section | _classes_section(run, figure)
+    matrix = np.array(run.metrics["confusion_matrix"])
+    return section | {
+        "confusion_img": figure(plots.confusion, matrix, classes=run.classes),
         "curves_img": figure(plots.roc_and_pr, _test_curves(run, base)),
+    }
+
+
+def _classes_section(run: _Run, figure: _Figures) -> dict:
+    """More than two classes: the per-class table, the k x k confusion matrix, one-vs-rest
+    curves; star-rating-like classes add their MAE (per class too) and outline near misses."""
+    values = class_values(run.classes)
+    rows = multiclass.per_class_rows(run.metrics, run.classes, values)
+    # The weakest class is worth naming only when the classes differ at all.
+    tested = [r for r in rows if r["support"]]
+    weakest = min(tested, key=lambda r: r["f1"]) if tested else None
+    if weakest and weakest["f1"] == max(r["f1"] for r in tested):
+        weakest = None
+    test = run.predictions["test"]
+    matrix = np.array(run.metrics["confusion_matrix"])
+    near = multiclass.near_cells(values)
+    return {
+        "per_class": rows,
+        "weakest": weakest,
+        "ordinal": values is not None and "mae" in run.metrics,
+        "mae": run.metrics.get("mae"),
+        "within_one": run.metrics.get("within_one"),
+        "confusion_img": figure(plots.confusion_grid, matrix, run.classes, near=near),
+        "curves_img": figure(plots.one_vs_rest, test.labels, test.probs, run.classes),
     }
 
 
@@ -404,7 +474,7 @@ def _threshold_section(run: _Run, figure: _Figures) -> dict:
         "img": figure(plots.threshold_curves, sweeps, chosen),
         "rows": [
             {"metric": key, "half": run.metrics[key], "chosen": at_decision.get(key)}
-            for key in HEADLINE
+            for key in metrics.HEADLINE
             if key != "roc_auc"
         ],
     }
@@ -412,6 +482,17 @@ def _threshold_section(run: _Run, figure: _Figures) -> dict:
 
 def _calibration_section(run: _Run, base: _Run | None, figure: _Figures) -> dict:
     curves = _test_curves(run, base)
+    if run.multi:
+        # A (n, k) probability has no single "P(positive)": calibrate the predicted class.
+        confident = {}
+        for name, (labels, probs) in curves.items():
+            guess, conf = multiclass.confidence(probs)
+            confident[name] = (guess == labels, conf)
+        return {
+            "img": figure(plots.confidence_reliability, confident),
+            "rows": [multiclass.calibration_row(n, *c) for n, c in curves.items()],
+            "uniform_brier": 1 - 1 / len(run.classes),
+        }
     return {
         "img": figure(plots.reliability, curves),
         "brier": [
@@ -425,27 +506,21 @@ def _error_section(
     run: _Run, splits: Splits | None, texts_message: str | None, figure: _Figures
 ) -> dict:
     test = run.predictions["test"]
-    threshold = run.metrics.get("decision_threshold", run.metrics.get("threshold", 0.5))
-    predicted = (test.probs >= threshold).astype(int)
-    wrong = predicted != test.labels
+    threshold = run.metrics.get("decision_threshold")  # None: more than two classes
+    if threshold is None:
+        threshold = run.metrics.get("threshold", 0.5)
+    guess = metrics.predicted(test.probs, threshold)
+    wrong = guess != test.labels
     length_rows = by_length(test, wrong, run.cfg.max_len)
     rating_rows = by_rating(test, wrong)
     texts = dict(zip(splits.test.ids, splits.test.texts, strict=True)) if splits else {}
-    # Most confident mistakes: false positives with the highest probability, false
-    # negatives with the lowest.
-    fp = np.flatnonzero(wrong & (test.labels == 0))
-    fn = np.flatnonzero(wrong & (test.labels == 1))
-    fp = fp[np.argsort(-test.probs[fp])][:N_ERRORS]
-    fn = fn[np.argsort(test.probs[fn])][:N_ERRORS]
     examples_path = run.folder / runs.EXAMPLES
     examples = read_json(examples_path) if examples_path.exists() else []
-    return {
+    section = {
         "threshold": threshold,
         "n_errors": int(wrong.sum()),
         "n_test": len(test.labels),
         "texts_message": texts_message,
-        "false_positives": [_review(test, i, texts) for i in fp],
-        "false_negatives": [_review(test, i, texts) for i in fn],
         "length_rows": length_rows,
         "length_img": figure(
             plots.error_rates, length_rows, "Error rate by review length", "tokens"
@@ -456,18 +531,52 @@ def _error_section(
         else None,
         "examples": [{**e, "text": _shorten(e["text"])} for e in examples],
     }
+    if run.multi:
+        return section | {"pairs": _error_pairs(run, texts), "n_pairs": multiclass.N_PAIRS}
+    # Most confident mistakes: false positives with the highest probability, false
+    # negatives with the lowest.
+    fp = np.flatnonzero(wrong & (test.labels == 0))
+    fn = np.flatnonzero(wrong & (test.labels == 1))
+    fp = fp[np.argsort(-test.probs[fp])][:N_ERRORS]
+    fn = fn[np.argsort(test.probs[fn])][:N_ERRORS]
+    return section | {
+        "false_positives": [_review(test, i, texts, run.classes) for i in fp],
+        "false_negatives": [_review(test, i, texts, run.classes) for i in fn],
+    }
 
 
-def _review(test: SplitPredictions, i: int, texts: dict[str, str]) -> dict:
+def _error_pairs(run: _Run, texts: dict[str, str]) -> list[dict]:
+    """The (true, predicted) pairs with the most test errors, each with its most
+    confident errors (their texts when the data is here)."""
+    test = run.predictions["test"]
+    return [
+        {
+            "true": run.classes[pair.true],
+            "predicted": run.classes[pair.predicted],
+            "errors": pair.errors,
+            "reviews": [_review(test, i, texts, run.classes) for i in pair.shown],
+        }
+        for pair in multiclass.error_pairs(test.labels, test.probs)
+    ]
+
+
+def _review(test: SplitPredictions, i: int, texts: dict[str, str], classes: tuple) -> dict:
+    """One test review for display; `probability` is P(second class) for two classes,
+    P(predicted class) for more, with P(true class) beside it."""
     text = texts.get(test.ids[i])
-    return {
+    probs = test.probs[i]
+    label = int(test.labels[i])
+    shown = {
         "id": test.ids[i],
-        "true": CLASS_NAMES[test.labels[i]],
-        "probability": float(test.probs[i]),
+        "true": classes[label],
+        "probability": float(probs) if probs.ndim == 0 else float(probs.max()),
         "rating": int(test.ratings[i]),
         "tokens": int(test.tokens[i]),
         "text": _shorten(text) if text is not None else None,
     }
+    if probs.ndim:
+        shown.update(predicted=classes[int(probs.argmax())], p_true=float(probs[label]))
+    return shown
 
 
 def _shorten(text: str) -> str:

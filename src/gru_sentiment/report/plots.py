@@ -31,18 +31,37 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def class_balance(counts: dict[str, Sequence[int]], path: Path) -> Path:
-    """Grouped bars: reviews per class for each split, `counts[split] = (neg, pos)`."""
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+def class_balance(
+    counts: dict[str, Sequence[int]], path: Path, classes: Sequence[str] = CLASS_NAMES
+) -> Path:
+    """Grouped bars: reviews per class for each split, `counts[split][i]` of `classes[i]`."""
+    k = len(classes)
+    # Wider with more classes, up to the report's width (11 inches at 100 dpi).
+    fig, ax = plt.subplots(figsize=(min(max(6, 0.5 * k + 2), 11), 3.5))
     width = 0.8 / len(counts)
     for i, (split, values) in enumerate(counts.items()):
-        xs = np.arange(len(CLASS_NAMES)) + i * width
+        xs = np.arange(k) + i * width
         ax.bar(xs, values, width, label=split)
-    ax.set_xticks(np.arange(len(CLASS_NAMES)) + width * (len(counts) - 1) / 2, CLASS_NAMES)
+    ax.set_xticks(np.arange(k) + width * (len(counts) - 1) / 2, _tick_labels(classes))
+    _rotate_if_crowded(ax, classes)
     ax.set_ylabel("reviews")
     ax.set_title("Class balance")
     ax.legend()
     return _save(fig, path)
+
+
+def _tick_labels(classes: Sequence[str], chars: int = 18) -> list[str]:
+    """Class names short enough for an axis (a user's class may be a sentence)."""
+    return [c if len(c) <= chars else c[: chars - 1] + "…" for c in classes]
+
+
+def _rotate_if_crowded(ax, classes: Sequence[str], axis: str = "x") -> None:
+    # Past a handful of classes, or with long names, horizontal labels overlap (star
+    # ratings, "1" to "10", never do).
+    longest = max(len(c) for c in classes)
+    if longest > 10 or (len(classes) > 6 and longest > 3):
+        labels = ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()
+        plt.setp(labels, rotation=45, ha="right", rotation_mode="anchor")
 
 
 def length_histogram(lengths: np.ndarray, max_len: int, path: Path) -> Path:
@@ -97,7 +116,7 @@ def lm_perplexity(rows: Sequence[dict], path: Path) -> Path:
     return _save(fig, path)
 
 
-def confusion(matrix: np.ndarray, path: Path) -> Path:
+def confusion(matrix: np.ndarray, path: Path, classes: Sequence[str] = CLASS_NAMES) -> Path:
     import seaborn as sns
 
     fig, ax = plt.subplots(figsize=(5, 4))
@@ -108,13 +127,73 @@ def confusion(matrix: np.ndarray, path: Path) -> Path:
         cmap="Blues",
         cbar=False,
         ax=ax,
-        xticklabels=CLASS_NAMES,
-        yticklabels=CLASS_NAMES,
+        xticklabels=classes,
+        yticklabels=classes,
     )
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title("Confusion matrix (test)")
     return _save(fig, path)
+
+
+def confusion_grid(
+    matrix: np.ndarray, classes: Sequence[str], path: Path, near: np.ndarray | None = None
+) -> Path:
+    """k x k confusion matrix (rows: true class) as counts and as shares of each true class
+    (rows sum to 1: the recall on the diagonal). Up to 8 classes side by side, more one
+    above the other so that 20 classes still read at the report's width. `near`: (k, k)
+    bool, cells outlined as near misses (ordinal classes: within one of the true class)."""
+    k = len(classes)
+    side = max(4.5, 0.5 * k + 2)
+    wide = k <= 8
+    fig, axes = plt.subplots(
+        1 if wide else 2, 2 if wide else 1, figsize=(2 * side, side) if wide else (side, 2 * side)
+    )
+    totals = matrix.sum(axis=1, keepdims=True)
+    # A class without test reviews has no row to normalise: NaN cells are left blank.
+    shares = np.divide(matrix, totals, out=np.full(matrix.shape, np.nan), where=totals > 0)
+    # Off-diagonal zeros left blank: with many classes the few confusions stand out.
+    shown = (matrix > 0) | np.eye(k, dtype=bool)
+    texts = (
+        np.where(shown, matrix.astype(str), ""),
+        np.where(shown & (totals > 0), np.char.mod("%.0f%%", np.nan_to_num(shares) * 100), ""),
+    )
+    panels = ((matrix, "counts"), (shares, "share of the true class"))
+    for ax, (values, title), text in zip(axes, panels, texts, strict=True):
+        _heatmap(ax, values, text, _tick_labels(classes))
+        ax.set(xlabel="predicted", ylabel="true", title=f"Confusion matrix, {title} (test)")
+        _rotate_if_crowded(ax, classes)
+        if near is not None:
+            for i, j in zip(*np.nonzero(near & ~np.eye(k, dtype=bool)), strict=True):
+                box = plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="#E17055", lw=1.5)
+                ax.add_patch(box)
+    return _save(fig, path)
+
+
+def _heatmap(ax, values: np.ndarray, text: np.ndarray, names: Sequence[str]) -> None:
+    """Cells coloured by value, each with its text (dark cells: white text). Plain
+    matplotlib: seaborn's heatmap takes seconds for 20 x 20 annotated cells."""
+    k = len(names)
+    top = np.nanmax(values) if np.isfinite(values).any() and np.nanmax(values) > 0 else 1
+    ax.imshow(np.ma.masked_invalid(values), cmap="Blues", vmin=0, vmax=top, aspect="auto")
+    size = 10 if k <= 8 else 8 if k <= 14 else 7
+    for (i, j), label in np.ndenumerate(text):
+        if label:
+            dark = values[i, j] > top / 2
+            ax.text(
+                j,
+                i,
+                label,
+                ha="center",
+                va="center",
+                fontsize=size,
+                color="white" if dark else "black",
+            )
+    ax.set_xticks(range(k), names)
+    ax.set_yticks(range(k), names)
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
 
 
 def roc(fpr: np.ndarray, tpr: np.ndarray, auc: float, path: Path) -> Path:
@@ -177,6 +256,65 @@ def reliability(curves: Curves, path: Path, bins: int = 10) -> Path:
     ax.grid(alpha=0.3)
     ax.legend()
     hist_ax.set(xlabel="predicted probability of positive", ylabel="reviews")
+    return _save(fig, path)
+
+
+def _class_colours(k: int) -> list:
+    # The default cycle repeats after 10 colours; tab20 keeps 20 classes apart.
+    cmap = plt.get_cmap("tab10" if k <= 10 else "tab20")
+    return [cmap(i % cmap.N) for i in range(k)]
+
+
+def one_vs_rest(labels: np.ndarray, probs: np.ndarray, classes: Sequence[str], path: Path) -> Path:
+    """ROC (left) and precision-recall (right) of each class against the others, on test:
+    `probs` (n, k). A class without test reviews has no curve (its recall is undefined)."""
+    k = len(classes)
+    fig, (roc_ax, pr_ax) = plt.subplots(1, 2, figsize=(12, 5 if k <= 10 else 6))
+    for i, (name, colour) in enumerate(zip(_tick_labels(classes), _class_colours(k), strict=True)):
+        positive = labels == i
+        if not positive.any() or positive.all():
+            continue
+        fpr, tpr, _ = skm.roc_curve(positive, probs[:, i])
+        auc = skm.roc_auc_score(positive, probs[:, i])
+        roc_ax.plot(fpr, tpr, color=colour, label=f"{name} (AUC={auc:.3f})")
+        precision, recall, _ = skm.precision_recall_curve(positive, probs[:, i])
+        ap = skm.average_precision_score(positive, probs[:, i])
+        pr_ax.plot(recall, precision, color=colour, label=f"{name} (AP={ap:.3f})")
+    roc_ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
+    roc_ax.set(
+        xlabel="false positive rate",
+        ylabel="true positive rate",
+        title="ROC, each class against the rest (test)",
+    )
+    pr_ax.set(
+        xlabel="recall",
+        ylabel="precision",
+        title="Precision-recall, each class against the rest (test)",
+    )
+    pr_ax.set_ylim(0, 1.02)
+    legend = {"fontsize": 8 if k <= 10 else 6, "ncol": 1 if k <= 10 else 2}
+    for ax in (roc_ax, pr_ax):
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right" if ax is roc_ax else "lower left", **legend)
+    return _save(fig, path)
+
+
+def confidence_reliability(curves: Curves, path: Path, bins: int = 10) -> Path:
+    """Reliability of the predicted class: accuracy per bin of its probability (the
+    model's confidence) above a histogram of the confidences. `curves[name]` = (correct
+    (n,) bool, confidence (n,)); a calibrated model follows the diagonal."""
+    fig, (ax, hist_ax) = plt.subplots(
+        2, 1, figsize=(6, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
+    for name, (correct, confidence) in curves.items():
+        observed, predicted = calibration_curve(correct, confidence, n_bins=bins)
+        ax.plot(predicted, observed, marker="o", label=name)
+        hist_ax.hist(confidence, bins=bins, range=(0, 1), histtype="step", linewidth=1.5)
+    ax.set(ylabel="accuracy", title="Reliability of the predicted class (test)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    hist_ax.set(xlabel="probability of the predicted class (confidence)", ylabel="reviews")
     return _save(fig, path)
 
 
