@@ -22,7 +22,8 @@ class Config:
     max_len: int = 200  # tokens kept per review
     padding: str = "post"  # "post": padding at the end (right-padded masks, cuDNN-friendly)
     keep: str = "head"  # part of a longer review that is read: "head", "tail" or "head+tail"
-    strip_accents: bool = False  # "película" = "pelicula" (accents are kept by default)
+    # "película" = "pelicula"; for Latin scripts (it folds every diacritic: Cyrillic й -> и)
+    strip_accents: bool = False
     # --- model
     # "stacked": the tutorial's BiRNN -> RNN -> Dense; "conv_gru": Conv1D in front of it;
     # "pooled": masked BiRNN, then max + mean pooling over time
