@@ -4,7 +4,7 @@ import json
 import time
 
 import pytest
-from conftest import NEGATIVE, POSITIVE
+from conftest import CLASS_CUES, NEGATIVE, POSITIVE
 from typer.testing import CliRunner
 
 from gru_sentiment.cli import app
@@ -146,3 +146,65 @@ def test_cli_prints_a_reviews_escape_sequences_inert(model):
     own = result.output.replace("\x1b[0m", "").replace("\x1b[38;2;0;0;0m", "")
     assert "\x1b]" not in own and "\x1b[2J" not in own and "\x07" not in own
     assert "\\x1b]0;pwned\\x07 \\x1b[2J\nsecond" in own.replace("\x1b[48;2;", "")
+
+
+def test_cli_explains_a_binary_run_towards_negative_on_request(model):
+    args = ["explain", str(model.run_dir), "great story, awful acting", "--top", "1"]
+    result = runner.invoke(app, [*args, "--target-class", "negative"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "explained: P(negative) = " in out.splitlines()[0]
+    assert 'towards negative: "awful" (+' in out and 'towards positive: "great" (-' in out
+    assert "how much P(negative) drops" in out
+
+
+@pytest.fixture(scope="module")
+def multi(multiclass_run):
+    from gru_sentiment import SentimentModel
+
+    return SentimentModel.load(multiclass_run)
+
+
+MIXED = "the guitar and the song, then a goal"  # music, with one word of sport
+
+
+@pytest.mark.backend
+def test_multiclass_contributions_are_drops_of_the_target_class(multi):
+    default = multi.explain(MIXED)
+    assert default.prediction.label == default.target_class == "music"
+    for target in ("music", "sport"):
+        explanation = multi.explain(MIXED, target_class=target)
+        assert explanation.target_class == target and f"P({target})" in explanation.note
+        p = explanation.prediction.probabilities[target]
+        for token in explanation.tokens:
+            alone = multi.predict([without(MIXED, [token])])[0].probabilities[target]
+            assert token.contribution == pytest.approx(p - alone, abs=1e-5)
+        assert explanation.top(1)[0].text in CLASS_CUES[target]
+    assert default.tokens == multi.explain(MIXED, target_class="music").tokens
+    with pytest.raises(ValueError, match="unknown class 'rock': the run's classes are cooking"):
+        multi.explain(MIXED, target_class="rock")
+
+
+def test_cli_explain_target_class_on_a_multiclass_run(multi, tmp_path):
+    run = str(multi.run_dir)
+    default = runner.invoke(app, ["explain", run, MIXED, "--top", "2"])
+    assert default.exit_code == 0, default.output
+    assert default.stdout.startswith("music (P(music) = ")
+    assert "towards music: " in default.stdout and "away from music: " in default.stdout
+
+    page = tmp_path / "why.html"
+    args = ["explain", run, MIXED, "--target-class", "sport", "--html", str(page)]
+    sport = runner.invoke(app, args)
+    assert sport.exit_code == 0, sport.output
+    first = sport.stdout.splitlines()[0]
+    assert first.startswith("music (P(music) = ") and "; explained: P(sport) = " in first
+    assert 'towards sport: "goal" (+' in sport.stdout
+    assert 'away from sport: "' in sport.stdout
+    assert "how much P(sport) drops" in sport.stdout
+    assert "Green: towards sport; red: away from sport." in page.read_text()
+
+    unknown = runner.invoke(app, ["explain", run, MIXED, "--target-class", "jazz"])
+    assert unknown.exit_code == 2
+    assert unknown.output.strip() == (
+        "gru-sentiment: error: unknown class 'jazz': the run's classes are cooking, music, sport"
+    )

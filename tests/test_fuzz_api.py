@@ -16,11 +16,13 @@ OPERATIONS = [("POST", "/predict"), ("POST", "/explain"), ("GET", "/health"), ("
 POSITIVE, NEGATIVE = GenerationMode.POSITIVE, GenerationMode.NEGATIVE  # NEGATIVE: schema-invalid
 
 
-@pytest.fixture(scope="module")
-def api(pooled_run):
+# A binary run, and one of three classes (other fields, probabilities of three classes).
+@pytest.fixture(scope="module", params=["pooled_run", "multiclass_run"])
+def api(request):
     from gru_sentiment import SentimentModel
 
-    with running(create_app(SentimentModel.load(pooled_run), LIMITS)) as url:
+    run = request.getfixturevalue(request.param)
+    with running(create_app(SentimentModel.load(run), LIMITS)) as url:
         yield schemathesis.openapi.from_url(f"{url}/openapi.json")
 
 

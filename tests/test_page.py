@@ -79,6 +79,8 @@ def test_a_review_gets_a_verdict_and_highlighted_words(page, url):
     verdict = page.locator("#verdict")
     expect(verdict).to_contain_text("P(positive) = ")
     assert verdict.get_attribute("class") in ("positive", "negative")
+    assert page.locator("#meter").is_visible() and page.locator("#classes").is_hidden()
+    expect(page.locator("#away")).to_have_text("towards negative")
     words = page.locator("#highlighted .tok")
     assert words.count() == 16  # 12 words and 4 punctuation marks
     assert page.locator("#highlighted .tok-pos").count() > 0
@@ -102,3 +104,53 @@ def test_a_review_gets_a_verdict_and_highlighted_words(page, url):
     page.click("#analyse")
     expect(page.locator("#error")).to_have_text("empty text")
     assert outside == []
+
+
+@pytest.fixture(scope="module")
+def multiclass_url(multiclass_run):
+    from gru_sentiment import SentimentModel
+
+    with running(create_app(SentimentModel.load(multiclass_run))) as base:
+        yield base
+
+
+def test_a_multiclass_run_shows_a_bar_per_class_and_explains_the_one_picked(page, multiclass_url):
+    from playwright.sync_api import expect
+
+    page.goto(multiclass_url)
+    expect(page.locator("#model")).to_contain_text("3 classes")
+    expect(page.locator("#examples button")).to_have_count(5)
+    page.fill("#review", "The guitar and the song were lovely, then a goal.")
+    page.click("#analyse")
+    expect(page.locator("#verdict")).to_contain_text("music — P(music) = ")
+    bars = page.locator("#bars .bar")
+    expect(bars).to_have_count(3)
+    assert page.locator("#meter").is_hidden() and page.locator("#classes").is_visible()
+    assert bars.locator(".name").all_inner_texts() == ["cooking", "music", "sport"]
+    values = [float(v.rstrip("%")) for v in bars.locator(".value").all_inner_texts()]
+    assert sum(values) == pytest.approx(100, abs=0.2) and max(values) == values[1]
+    widths = [
+        bar.evaluate("e => e.getBoundingClientRect().width") for bar in bars.locator(".fill").all()
+    ]
+    assert widths[1] == max(widths) and widths[1] > 0
+    music = page.locator(".bar[data-class=music]")
+    assert "predicted" in music.get_attribute("class")
+    expect(music).to_have_attribute("aria-pressed", "true")  # the predicted class, explained
+    expect(page.locator("#how .target").first).to_have_text("music")
+    expect(page.locator("#away")).to_have_text("away from it")
+
+    def word(text):
+        return page.locator("#highlighted .tok", has_text=text).first
+
+    expect(word("guitar")).to_have_class("tok tok-pos")
+    expect(word("goal")).to_have_class("tok tok-neg")
+    save_screenshot(page, "page-classes.png")
+
+    page.locator(".bar[data-class=sport]").click()  # explain P(sport) instead
+    expect(page.locator(".bar[data-class=sport]")).to_have_attribute("aria-pressed", "true")
+    expect(music).to_have_attribute("aria-pressed", "false")
+    expect(page.locator("#how .target").first).to_have_text("sport")
+    expect(word("goal")).to_have_class("tok tok-pos")
+    expect(word("guitar")).to_have_class("tok tok-neg")
+    expect(page.locator("#verdict")).to_contain_text("music — P(music) = ")  # same verdict
+    assert word("goal").get_attribute("title").startswith("contribution +")

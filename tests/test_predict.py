@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY, make_jsonl
+from conftest import CLASS_CUES, TINY, make_jsonl
 from typer.testing import CliRunner
 
 from gru_sentiment.cli import app
 from gru_sentiment.data.tables import Row
 from gru_sentiment.errors import RunError
+from gru_sentiment.inference.model import read_classes
 from gru_sentiment.inference.scoring import predict_rows
 from gru_sentiment.io import runs
 
@@ -397,3 +398,44 @@ def test_cli_table_and_errors_print_control_characters_escaped(run_dir, tmp_path
         app, ["predict", str(run_dir), "--input", str(bad)] + ["--text-column", "\x1b[31mred"]
     )
     assert result.exit_code == 2 and "\x1b" not in result.output and "\\x1b[31mred" in result.output
+
+
+def test_cli_multiclass_table_and_files_name_the_class_and_every_probability(
+    multiclass_run, tmp_path
+):
+    texts = ["the guitar and the song", "the chef and the oven", "goal by the team"]
+    result = runner.invoke(app, ["predict", str(multiclass_run), *texts, " "])
+    assert result.exit_code == 0, result.output
+    header, *lines = result.stdout.splitlines()
+    assert header.split() == ["#", "predicted", "P(pred)", "kept", "text"]
+    assert [line.split()[1] for line in lines[:3]] == ["music", "cooking", "sport"]
+    assert all(0.34 < float(line.split()[2]) <= 1 for line in lines[:3])  # P(predicted)
+    assert lines[0].endswith("the guitar and the song") and lines[3].split()[1] == "error:"
+
+    source = tmp_path / "in.csv"
+    source.write_text("id,text\n" + "".join(f"{i},{t}\n" for i, t in enumerate(texts)) + "9,\n")
+    classes = read_classes(multiclass_run)  # in class-index order
+    assert sorted(classes) == sorted(CLASS_CUES)
+    p_columns = [f"p_{c}" for c in classes]
+    for suffix in ("csv", "jsonl"):
+        out = tmp_path / f"out.{suffix}"
+        args = ["predict", str(multiclass_run), "--input", str(source), "--output", str(out)]
+        assert runner.invoke(app, args).exit_code == 0
+        if suffix == "csv":
+            with out.open(newline="") as f:
+                rows = list(csv.DictReader(f))
+            assert list(rows[0]) == ["id", "text", "predicted", "probability", *p_columns] + [
+                "truncated",
+                "kept",
+                "error",
+            ]
+        else:
+            rows = [json.loads(line) for line in out.read_text().splitlines()]
+        assert [r["predicted"] for r in rows[:3]] == ["music", "cooking", "sport"]
+        for row in rows[:3]:
+            every = {c: float(row[c]) for c in p_columns}
+            predicted = every[f"p_{row['predicted']}"]
+            assert float(row["probability"]) == predicted == max(every.values())
+            assert sum(every.values()) == pytest.approx(1, abs=1e-5)
+        assert rows[3]["error"] == "empty text"
+        assert all(rows[3][c] in ("", None) for c in ["predicted", "probability", *p_columns])

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import free_port, running
+from conftest import CLASS_CUES, free_port, running
 
 from gru_sentiment.inference.explain import occlusion
 from gru_sentiment.serve.app import Limits, create_app
@@ -45,6 +45,7 @@ def test_health_names_the_model_its_metrics_and_limits(http, model):
     assert health["status"] == "ok" and health["model"] == model.run_dir.name
     assert health["preset"] == model.cfg.preset and health["arch"] == "pooled"
     assert set(health["test_metrics"]) >= {"accuracy", "f1", "roc_auc", "n_test"}
+    assert health["classes"] == ["negative", "positive"]
     assert health["threshold"] == model.threshold
     assert health["limits"] == {
         "max_body_bytes": 4000,
@@ -84,7 +85,16 @@ def test_a_bad_text_gets_its_own_error(http):
         "truncated": False,
         "tokens": 0,
         "error": "empty text",
+        "probabilities": None,
     }
+
+
+def test_a_binary_prediction_has_both_probabilities_and_probability_is_p_positive(http):
+    body = http.post("/predict", json={"text": "great film"}).raise_for_status().json()
+    (p,) = body["predictions"]
+    assert list(p["probabilities"]) == ["negative", "positive"]
+    assert p["probability"] == p["probabilities"]["positive"]
+    assert sum(p["probabilities"].values()) == pytest.approx(1, abs=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -102,8 +112,24 @@ def test_explain_returns_occlusion_contributions(http, model):
     assert body == json.loads(json.dumps(model.explain(text).to_dict()))
     assert body["method"] == "occlusion" and "occlusion" in body["note"]
     assert [t["text"] for t in body["tokens"]] == text.split()
+    assert body["target_class"] == "positive"  # two classes: P(positive), as always
     response = http.post("/explain", json={"text": ""})
     assert response.status_code == 422 and response.json()["detail"]["error"] == "empty text"
+
+
+def test_explain_a_binary_run_for_negative_flips_the_contributions(http):
+    text = "great story but awful acting"
+    positive = http.post("/explain", json={"text": text}).raise_for_status().json()
+    negative = http.post("/explain", json={"text": text, "target_class": "negative"}).json()
+    assert negative["target_class"] == "negative" and "P(negative)" in negative["note"]
+    assert negative["prediction"] == positive["prediction"]
+    for a, b in zip(positive["tokens"], negative["tokens"], strict=True):
+        assert a["contribution"] == pytest.approx(-b["contribution"], abs=1e-5)
+    response = http.post("/explain", json={"text": text, "target_class": "neutral"})
+    assert response.status_code == 422
+    assert response.json()["detail"]["error"] == (
+        "unknown class 'neutral': the run's classes are negative, positive"
+    )
 
 
 @pytest.mark.parametrize("path", ["/predict", "/explain"])
@@ -293,3 +319,92 @@ def test_micro_batcher_hands_a_failure_to_its_request_and_lives_on(model):
 
     (prediction,) = asyncio.run(scenario())
     assert prediction == model.predict(["great"])[0]
+
+
+# A run of three classes (a hybrid: GRU + n-gram branch): every class has its probability.
+CLASSES = ["cooking", "music", "sport"]
+
+
+def cue_text(name: str) -> str:
+    return "the " + " and the ".join(CLASS_CUES[name][:3])
+
+
+@pytest.fixture(scope="module")
+def multi(multiclass_run):
+    from gru_sentiment import SentimentModel
+
+    model = SentimentModel.load(multiclass_run)
+    with (
+        running(create_app(model, LIMITS)) as base,
+        httpx.Client(base_url=base, timeout=30) as client,
+    ):
+        yield model, client
+
+
+def test_multiclass_health_lists_the_classes_and_their_metrics(multi):
+    _, http = multi
+    health = http.get("/health").raise_for_status().json()
+    assert health["classes"] == CLASSES and health["threshold"] is None
+    metrics = health["test_metrics"]
+    assert set(metrics) == {"accuracy", "macro_f1", "weighted_f1", "balanced_accuracy", "n_test"}
+    assert metrics["n_test"] == 60 and 0 <= metrics["macro_f1"] <= 1
+
+
+@pytest.mark.backend
+def test_multiclass_predictions_give_every_class_its_probability(multi):
+    model, http = multi
+    texts = [cue_text(name) for name in CLASSES]
+    body = http.post("/predict", json={"texts": [*texts, " "]}).raise_for_status().json()
+    *found, bad = body["predictions"]
+    assert found == [p.to_dict() for p in model.predict(texts)]
+    for name, p in zip(CLASSES, found, strict=True):
+        assert p["label"] == name and list(p["probabilities"]) == CLASSES
+        assert p["probability"] == p["probabilities"][name] == max(p["probabilities"].values())
+        assert sum(p["probabilities"].values()) == pytest.approx(1, abs=1e-5)
+    assert bad["error"] == "empty text" and bad["probabilities"] is None
+
+
+@pytest.mark.backend
+def test_multiclass_explain_attributes_to_the_predicted_or_the_chosen_class(multi):
+    model, http = multi
+    text = "the guitar and the song, then a goal"
+    default = http.post("/explain", json={"text": text}).raise_for_status().json()
+    predicted = default["prediction"]["label"]
+    assert default["target_class"] == predicted == "music"
+    by_word = {t["text"]: t["contribution"] for t in default["tokens"]}
+    assert by_word["guitar"] > 0 and by_word["song"] > 0 and by_word["goal"] < 0
+
+    sport = http.post("/explain", json={"text": text, "target_class": "sport"}).json()
+    assert sport["target_class"] == "sport" and "P(sport)" in sport["note"]
+    assert sport["prediction"] == default["prediction"]
+    assert sport == json.loads(json.dumps(model.explain(text, target_class="sport").to_dict()))
+    by_word = {t["text"]: t for t in sport["tokens"]}
+    assert by_word["goal"]["contribution"] > 0 and by_word["guitar"]["contribution"] < 0
+    # A contribution is how much P(sport) drops without the word.
+    goal = by_word["goal"]
+    alone = model.predict([text[: goal["start"]] + " " + text[goal["end"] :]])[0]
+    p_sport = sport["prediction"]["probabilities"]["sport"]
+    assert goal["contribution"] == pytest.approx(p_sport - alone.probabilities["sport"], abs=1e-5)
+
+    response = http.post("/explain", json={"text": text, "target_class": "Sport"})
+    assert response.status_code == 422
+    assert response.json()["detail"]["error"] == (
+        "unknown class 'Sport': the run's classes are cooking, music, sport"
+    )
+
+
+def test_the_schema_documents_the_classes_and_what_probability_is(multi):
+    _, http = multi
+    schema = http.get("/openapi.json").raise_for_status().json()
+    assert "cooking, music, sport" in schema["info"]["description"]
+    models = schema["components"]["schemas"]
+    prediction = models["PredictionOut"]["properties"]
+    assert "P(positive)" in prediction["probability"]["description"]
+    assert "P(label)" in prediction["probability"]["description"]
+    assert "every class" in prediction["probabilities"]["description"]
+    assert "target_class" in models["ExplainRequest"]["properties"]
+    assert "target_class" in models["ExplainResponse"]["properties"]
+    health = models["HealthResponse"]["properties"]
+    assert {"classes", "threshold", "test_metrics"} <= set(health)
+    ok = schema["paths"]["/health"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert ok["schema"]["$ref"].endswith("/HealthResponse")

@@ -91,12 +91,14 @@ def predict(
     ] = None,
     cpu: CpuOpt = False,
 ) -> None:
-    """Predict the sentiment of new reviews with a trained run.
+    """Predict the sentiment (or any class the run was trained on) of new reviews.
 
-    Each row gets predicted (negative/positive, at the run's decision threshold),
-    probability (of positive), truncated (0/1), kept (all, head, tail or head+tail) and
-    error (empty text, bytes that are not UTF-8, ...: the other rows are still predicted).
-    Files are streamed: memory stays bounded on any number of rows.
+    Each row gets predicted (one of the run's classes: for two, negative/positive at the
+    run's decision threshold; for more, the most probable), probability (two classes: of
+    positive; more: of the predicted class, and a p_<class> column for each class),
+    truncated (0/1), kept (all, head, tail or head+tail) and error (empty text, bytes that
+    are not UTF-8, ...: the other rows are still predicted). Files are streamed: memory
+    stays bounded on any number of rows.
 
     With --engine ray, files are scored by a pool of Ray workers (on this machine, or on
     the cluster at --address) into a folder of shards that appears complete or not at all.
@@ -143,7 +145,7 @@ def predict(
     errors: Counter = Counter()
     results = _tally(predict_rows(model, rows, long, chunk=batch), errors)
     if output is None:
-        _print_table(results)
+        _print_table(results, model.classes)
     else:
         with progress or nullcontext():
             written = write_rows(output, columns, results, output_columns(model.classes))
@@ -215,18 +217,24 @@ def _tally(results: Iterator[tuple], errors: Counter) -> Iterator[tuple]:
         yield row, result
 
 
-def _print_table(results) -> None:
-    """One line per row: number, verdict, probability, part read, then the text."""
+def _print_table(results, classes: tuple[str, ...]) -> None:
+    """One line per row: number, verdict, probability (two classes: P(positive); more:
+    P(predicted class)), part read, then the text."""
     width = shutil.get_terminal_size((100, 20)).columns
-    typer.echo(f"{'#':>5}  {'predicted':<9}  {'P(pos)':>6}  {'kept':<9}  text")
+    labels = [printable(c) for c in classes]
+    wide = max(9, *(len(c) for c in labels))  # the predicted column fits every class
+    header = "P(pos)" if len(classes) == 2 else "P(pred)"
+    p_width = len(header)
+    typer.echo(f"{'#':>5}  {'predicted':<{wide}}  {header:>{p_width}}  {'kept':<9}  text")
     for number, (row, result) in enumerate(results, 1):
         if result["error"]:
             typer.echo(f"{number:>5}  error: {printable(result['error'])}")
             continue
         text = printable(" ".join(str(row.text).split()))
-        room = max(10, width - 38)
+        room = max(10, width - 23 - wide - p_width)
         text = text if len(text) <= room else text[: room - 1] + "…"
-        line = f"{number:>5}  {result['predicted']:<9}  {result['probability']:>6.4f}  "
+        label = printable(result["predicted"])
+        line = f"{number:>5}  {label:<{wide}}  {result['probability']:>{p_width}.4f}  "
         typer.echo(line + f"{result['kept']:<9}  {text}")
 
 
@@ -238,13 +246,23 @@ def explain(
     ] = None,
     long: LongOpt = None,
     top: Annotated[int, typer.Option(help="Words listed for each direction.")] = 5,
+    target_class: Annotated[
+        str | None,
+        typer.Option(
+            "--target-class",
+            metavar="NAME",
+            help="The class whose probability is explained, one of the run's classes. "
+            "Default: two classes, positive (the second); more, the predicted class.",
+        ),
+    ] = None,
     cpu: CpuOpt = False,
 ) -> None:
     """Which words pushed the prediction which way, by OCCLUSION.
 
     Each word the model reads is removed in turn and the review scored again: a word's
-    contribution is P(positive) minus P(positive) without it. Shown as coloured text
-    (green towards positive, red towards negative) and the top words each way.
+    contribution is P(class) minus P(class) without it, for the --target-class (default:
+    positive for two classes, the predicted class for more). Shown as coloured text (green
+    towards that class, red away from it) and the top words each way.
 
     Example: gru-sentiment explain runs/tutorial "Great cast, but the plot was dull." --html e.html
     """
@@ -256,7 +274,7 @@ def explain(
 
     model = load_model(run_dir, cpu, long)
     try:
-        explanation = model.explain(text, long)
+        explanation = model.explain(text, long, target_class)
     except ValueError as err:
         fail(str(err))
     typer.echo(to_ansi(explanation, top))

@@ -2,10 +2,12 @@
 
 Each word (or punctuation mark) is removed from the review in turn, exactly as if it had
 not been written, and the review is scored again by the whole model (the n-gram branch
-and stack included, for a hybrid run). A word's contribution is P(positive) with it
-minus P(positive) without it: positive pushed towards "positive", negative towards
-"negative". The scores are what the model does, not a gradient approximation of it, so
-removing the words with the largest positive contributions lowers P(positive).
+and stack included, for a hybrid run). A word's contribution is P(target class) with it
+minus P(target class) without it: positive pushed towards that class, negative away from
+it. The target class is the one asked for; by default, for two classes the second
+("positive": P(positive), as always), for more the predicted one. The scores are what the
+model does, not a gradient approximation of it, so removing the words with the largest
+positive contributions lowers P(target class).
 
 A pure GRU run never sees the words outside the part of a long review it reads:
 removing them changes nothing, so their contribution is 0 without scoring them.
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 import html
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,10 +35,6 @@ if TYPE_CHECKING:
     from .model import Prediction, SentimentModel
 
 METHOD = "occlusion"
-METHOD_NOTE = (
-    "Contributions by occlusion: how much P(positive) drops when the word is removed "
-    "(positive: the word pushed towards positive)."
-)
 # Tokens scored per explanation: more than a pure GRU of the presets reads (max_len 400),
 # so only a hybrid's long reviews are cut, after the words its GRU reads.
 MAX_TOKENS = 512
@@ -49,7 +48,7 @@ class Token:
     text: str  # as written (the model sees it normalised, maybe as <unk>)
     start: int  # character offsets into the original text
     end: int
-    contribution: float | None  # P(positive) - P(positive without it); None: not scored
+    contribution: float | None  # P(target) - P(target without it); None: not scored
     read: bool  # inside the part of a long review the recurrent model reads
 
 
@@ -58,11 +57,12 @@ class Explanation:
     text: str
     prediction: Prediction
     tokens: list[Token]
+    target_class: str  # the class whose probability the contributions are to
+    note: str
     method: str = METHOD
-    note: str = field(default=METHOD_NOTE)
 
     def top(self, k: int = 5, positive: bool = True) -> list[Token]:
-        """The `k` tokens that pushed hardest towards positive (or negative)."""
+        """The `k` tokens that pushed hardest towards the target class (or away from it)."""
         sign = 1 if positive else -1
         scored = [t for t in self.tokens if t.contribution]  # neither 0 nor None (not scored)
         ranked = sorted(scored, key=lambda t: -sign * t.contribution)
@@ -72,14 +72,41 @@ class Explanation:
         return asdict(self)
 
 
+def method_note(target_class: str) -> str:
+    """What the contributions are, for an explanation of P(`target_class`)."""
+    return (
+        f"Contributions by occlusion: how much P({target_class}) drops when the word is "
+        f"removed (positive: the word pushed towards {target_class})."
+    )
+
+
+def class_index(classes: Sequence[str], name: str) -> int:
+    """The index of class `name`; ValueError naming the classes for any other."""
+    if name not in classes:
+        shown = name if len(name) <= 60 else name[:60] + "…"
+        raise ValueError(f"unknown class {shown!r}: the run's classes are {', '.join(classes)}")
+    return list(classes).index(name)
+
+
+def class_probability(probs: np.ndarray, index: int) -> np.ndarray:
+    """(n,) P(class `index`) from a model's scores: (n,) P(second class) for two classes,
+    (n, classes) for more."""
+    if probs.ndim == 1:
+        return probs if index == 1 else 1 - probs
+    return probs[:, index]
+
+
 def occlusion(
     model: SentimentModel,
     text: str,
     keep: str,
     max_tokens: int = MAX_TOKENS,
     deadline: float | None = None,
+    target_class: str | None = None,
 ) -> Explanation:
-    """Explain `model`'s prediction on `text` (raises ValueError for an unusable text).
+    """Explain `model`'s P(`target_class`) on `text`; by default P(positive) (the second
+    class) for two classes, P(predicted class) for more. Raises ValueError for an unusable
+    text or a class the run does not have.
 
     At most `max_tokens` tokens are scored: those the GRU reads first, then (a hybrid's
     n-gram branch reads them all) the others, each in text order. Past `deadline`
@@ -87,6 +114,9 @@ def occlusion(
     error = text_error(text)
     if error:
         raise ValueError(error)
+    classes = model.classes
+    if target_class is not None:
+        class_index(classes, target_class)  # an unknown class: ValueError before any work
     encoding = model.encoder.tokenizer.encode(text)  # <start>, then one id per token
     spans = encoding.offsets[1:]  # character offsets of token i, which is id i + 1
     read = set(fit_length(np.arange(len(encoding.ids)), model.cfg.max_len, keep).tolist())
@@ -97,13 +127,19 @@ def occlusion(
     candidates = sorted(set(range(len(spans))) - set(drop), key=lambda i: (i + 1 not in read, i))
     scored = candidates[:max_tokens]
     probs, _ = model.score([text], keep)
+    prediction = model.verdict(probs[0], len(encoding.ids))
+    if target_class is None:
+        target_class = classes[1] if len(classes) == 2 else prediction.label
+    target = class_index(classes, target_class)
+    p_target = class_probability(probs, target)[0]
     for start in range(0, len(scored), BATCH):
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError(f"explanation stopped after {start} of {len(scored)} tokens")
         batch = scored[start : start + BATCH]
         # A space in place of the word: its neighbours stay apart (no new word is formed).
         variants = [text[: spans[i][0]] + " " + text[spans[i][1] :] for i in batch]
-        drop.update(zip(batch, probs[0] - model.score(variants, keep)[0], strict=True))
+        p_without = class_probability(model.score(variants, keep)[0], target)
+        drop.update(zip(batch, p_target - p_without, strict=True))
     tokens = [
         Token(
             text=text[start:end],
@@ -114,10 +150,10 @@ def occlusion(
         )
         for i, (start, end) in enumerate(spans)
     ]
-    note = METHOD_NOTE
+    note = method_note(target_class)
     if len(candidates) > max_tokens:
         note += f" Only {max_tokens} tokens were scored (the cap): the others have none."
-    return Explanation(text, model.verdict(probs[0], len(encoding.ids)), tokens, note=note)
+    return Explanation(text, prediction, tokens, target_class, note)
 
 
 def _pieces(explanation: Explanation) -> list[tuple[str, Token | None]]:
@@ -141,17 +177,34 @@ def _scale(explanation: Explanation) -> float:
 
 
 def _rgb(contribution: float, scale: float) -> tuple[int, int, int]:
-    """Background colour: green for positive, red for negative, white for none."""
+    """Background colour: green towards the target class, red away from it, white for
+    none."""
     strength = min(1.0, abs(contribution) / scale)
     target = (34, 197, 94) if contribution > 0 else (239, 68, 68)
     return tuple(round(255 + (c - 255) * strength) for c in target)
 
 
+def _directions(explanation: Explanation) -> tuple[str, str]:
+    """Where positive and negative contributions push: towards the target class, and
+    towards the other class (two classes) or away from the target (more)."""
+    target = explanation.target_class
+    others = [c for c in explanation.prediction.probabilities or {} if c != target]
+    away = f"towards {others[0]}" if len(others) == 1 else f"away from {target}"
+    return f"towards {target}", away
+
+
 def summary(explanation: Explanation) -> str:
-    """One line: the verdict, its probability and what was read."""
+    """One line: the verdict, its probability (two classes: P(second class), as always;
+    more: P(verdict)), P(target class) when it is another, and what was read."""
     p = explanation.prediction
+    every = p.probabilities or {}
+    shown = list(every)[1] if len(every) == 2 else p.label
+    line = f"{p.label} (P({shown}) = {p.probability:.4f}"
+    target = explanation.target_class
+    if target != shown:
+        line += f"; explained: P({target}) = {every[target]:.4f}"
     read = "truncated: only part of it was read" if p.truncated else "read in full"
-    return f"{p.label} (P(positive) = {p.probability:.4f}); {p.tokens - 1} tokens, {read}"
+    return f"{line}); {p.tokens - 1} tokens, {read}"
 
 
 def to_ansi(explanation: Explanation, k: int = 5) -> str:
@@ -165,18 +218,19 @@ def to_ansi(explanation: Explanation, k: int = 5) -> str:
         else:
             r, g, b = _rgb(token.contribution, scale)
             shown.append(f"\x1b[48;2;{r};{g};{b}m\x1b[38;2;0;0;0m{piece}\x1b[0m")
-    lines = [summary(explanation), "", "".join(shown), ""]
-    for positive, name in ((True, "positive"), (False, "negative")):
+    lines = [printable(summary(explanation)), "", "".join(shown), ""]
+    for positive, direction in zip((True, False), _directions(explanation), strict=True):
         top = explanation.top(k, positive)
         words = ", ".join(f'"{printable(t.text)}" ({t.contribution:+.4f})' for t in top) or "none"
-        lines.append(f"towards {name}: {words}")
-    lines.append(explanation.note)
+        lines.append(f"{printable(direction)}: {words}")
+    lines.append(printable(explanation.note))
     return "\n".join(lines)
 
 
 def to_html(explanation: Explanation, title: str = "gru-sentiment explanation") -> str:
     """A self-contained HTML page: verdict, highlighted text (hover: contribution), method."""
     scale = _scale(explanation)
+    towards, away = _directions(explanation)
     spans = []
     for piece, token in _pieces(explanation):
         escaped = html.escape(piece).replace("\n", "<br>")
@@ -196,7 +250,7 @@ body {{ font: 16px/1.6 system-ui, sans-serif; max-width: 50rem; margin: 2rem aut
 span {{ border-radius: 3px; }}
 </style></head><body>
 <h1>{html.escape(summary(explanation))}</h1>
-<p>{html.escape(explanation.note)} Green: towards positive; red: towards negative.</p>
+<p>{html.escape(explanation.note)} Green: {html.escape(towards)}; red: {html.escape(away)}.</p>
 <div class="text">{"".join(spans)}</div>
 </body></html>
 """

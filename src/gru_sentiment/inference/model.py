@@ -193,12 +193,16 @@ class SentimentModel:
             probabilities={c: round(p, 6) for c, p in zip(self.classes, every, strict=True)},
         )
 
-    def explain(self, text: str, long: str | None = None) -> Explanation:
-        """Per-token contributions to P(positive), by occlusion: each word the model reads is
-        removed in turn, and its contribution is how much P(positive) drops without it."""
+    def explain(
+        self, text: str, long: str | None = None, target_class: str | None = None
+    ) -> Explanation:
+        """Per-token contributions to P(`target_class`), by occlusion: each word the model
+        reads is removed in turn, and its contribution is how much P(target_class) drops
+        without it. Default target: two classes, the second (P(positive), as `probability`);
+        more, the predicted class. ValueError for an unusable text or an unknown class."""
         from .explain import occlusion
 
-        return occlusion(self, text, keep_mode(long, self.cfg))
+        return occlusion(self, text, keep_mode(long, self.cfg), target_class=target_class)
 
     def probabilities(self, seqs: Sequence[np.ndarray], keep: str) -> np.ndarray:
         """(n,) P(second class), or (n, classes), of token-id sequences by the recurrent

@@ -30,12 +30,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import __version__
 from ..data.tables import text_error
-from ..evaluation.metrics import HEADLINE
-from ..inference.explain import MAX_TOKENS, occlusion
+from ..evaluation.metrics import headline
+from ..inference.explain import MAX_TOKENS, class_index, occlusion
 from ..inference.model import Prediction, SentimentModel, keep_mode
 
 STATIC = resources.files("gru_sentiment.serve") / "static"
-HEALTH_METRICS = (*HEADLINE, "n_test")
 Long = Literal["head", "tail", "head+tail"]
 
 
@@ -183,11 +182,23 @@ class PredictRequest(BaseModel):
 
 
 class PredictionOut(BaseModel):
-    label: str | None = Field(description="negative | positive; null when `error` is set")
-    probability: float | None = Field(description="P(positive)")
+    label: str | None = Field(
+        description="The predicted class, one of /health's `classes` (two classes: at the "
+        "run's decision `threshold` on P(positive); more: the most probable); null when "
+        "`error` is set"
+    )
+    probability: float | None = Field(
+        description="Two classes: P(positive), the second class (whatever the label); more "
+        "than two: P(label), the predicted class's. Null when `error` is set"
+    )
     truncated: bool = Field(description="Longer than the model's max_len: only part was read")
     tokens: int = Field(description="Token ids before truncation, start token included")
-    error: str | None = None
+    error: str | None = Field(None, description="Why this text was not predicted")
+    probabilities: dict[str, float] | None = Field(
+        None,
+        description="P(class) for every class of the run, in /health's `classes` order "
+        "(two classes too); null when `error` is set",
+    )
 
 
 class PredictResponse(BaseModel):
@@ -224,7 +235,13 @@ BUSY = {
 
 class ExplainRequest(BaseModel):
     text: str
-    long: Long | None = None
+    long: Long | None = Field(None, description="Part of a long review read; default: the run's.")
+    target_class: str | None = Field(
+        None,
+        description="The class whose probability the contributions are to, one of /health's "
+        "`classes` (another: 422). Default: two classes, the second (P(positive)); more, "
+        "the predicted class.",
+    )
 
 
 class TokenOut(BaseModel):
@@ -232,8 +249,8 @@ class TokenOut(BaseModel):
     start: int
     end: int
     contribution: float | None = Field(
-        description="P(positive) minus P(positive) without the token; null: not scored "
-        "(past max_explain_tokens)"
+        description="P(target_class) minus P(target_class) without the token: positive "
+        "pushed towards it; null: not scored (past max_explain_tokens)"
     )
     read: bool = Field(description="Inside the part of a long review the GRU reads")
 
@@ -242,8 +259,31 @@ class ExplainResponse(BaseModel):
     text: str
     prediction: PredictionOut
     tokens: list[TokenOut]
-    method: str
+    target_class: str = Field(description="The class explained: contributions are to its P")
     note: str
+    method: str
+
+
+class HealthResponse(BaseModel):
+    status: str
+    warm: bool = Field(description="The forward pass is compiled for the usual shapes")
+    model: str = Field(description="The run folder's name")
+    preset: str
+    arch: str
+    cell: str
+    max_len: int
+    keep: str
+    classes: list[str] = Field(description="The run's classes, in class-index order")
+    threshold: float | None = Field(
+        description="Two classes: the decision threshold on P(positive), chosen on "
+        "validation; more: null (the most probable class is predicted)"
+    )
+    test_metrics: dict[str, int | float | None] = Field(
+        description="The run's headline test metrics (two classes: accuracy, precision, "
+        "recall, f1, roc_auc; more: accuracy, macro_f1, weighted_f1, balanced_accuracy, "
+        "and mae, within_one for star ratings) and n_test"
+    )
+    limits: dict[str, int | float] = Field(description="This server's limits")
 
 
 def create_app(model: SentimentModel, limits: Limits | None = None) -> FastAPI:
@@ -265,15 +305,17 @@ def create_app(model: SentimentModel, limits: Limits | None = None) -> FastAPI:
         for task in tasks:
             task.cancel()
 
+    classes = list(model.classes)
     app = FastAPI(
         lifespan=lifespan,
         responses=BUSY,
         title="gru-sentiment",
         version=__version__,
         description=(
-            "Sentiment of movie reviews by a GRU trained with gru-sentiment. "
-            "Word contributions are computed by occlusion: each word is removed in turn "
-            "and its contribution is how much P(positive) drops without it."
+            f"Class of texts by a GRU trained with gru-sentiment; this run's classes: "
+            f"{', '.join(classes)}. Word contributions are computed by occlusion: each word "
+            "is removed in turn and its contribution is how much P(class explained) drops "
+            "without it (by default P(positive) for two classes, P(predicted) for more)."
         ),
     )
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, seconds=limits.body_seconds)
@@ -302,7 +344,10 @@ def create_app(model: SentimentModel, limits: Limits | None = None) -> FastAPI:
     def index() -> str:
         return page
 
-    @app.get("/health")
+    # Two classes: accuracy, precision, ...; more: accuracy, macro_f1, ... (no precision).
+    health_metrics = (*headline(model.metrics | {"classes": classes}), "n_test")
+
+    @app.get("/health", response_model=HealthResponse)
     def health() -> dict:
         """The model, its preset and test metrics, this server's limits, and whether the
         forward pass is compiled for the usual shapes yet (`warm`)."""
@@ -316,8 +361,9 @@ def create_app(model: SentimentModel, limits: Limits | None = None) -> FastAPI:
             "cell": cfg.cell,
             "max_len": cfg.max_len,
             "keep": cfg.keep,
+            "classes": classes,
             "threshold": model.threshold,
-            "test_metrics": {k: model.metrics[k] for k in HEALTH_METRICS if k in model.metrics},
+            "test_metrics": {k: model.metrics[k] for k in health_metrics if k in model.metrics},
             "limits": asdict(limits),
         }
 
@@ -346,16 +392,29 @@ def create_app(model: SentimentModel, limits: Limits | None = None) -> FastAPI:
 
     @app.post("/explain", response_model=ExplainResponse, responses=ERRORS)
     def explain(request: ExplainRequest) -> dict:
-        """Per-token contributions to P(positive), by occlusion, of at most
-        max_explain_tokens tokens (the GRU's first), within explain_seconds (then 503)."""
+        """Per-token contributions to P(`target_class`) (default: P(positive) for two
+        classes, P(predicted class) for more), by occlusion, of at most max_explain_tokens
+        tokens (the GRU's first), within explain_seconds (then 503)."""
         deadline = time.monotonic() + limits.explain_seconds
         check_chars([request.text])
         error = text_error(request.text)
         if error:
             raise HTTPException(422, {"error": error})
+        if request.target_class is not None:
+            try:
+                class_index(classes, request.target_class)
+            except ValueError as err:
+                raise HTTPException(422, {"error": str(err)}) from None
         keep = keep_mode(request.long, model.cfg)
         try:
-            explanation = occlusion(model, request.text, keep, limits.max_explain_tokens, deadline)
+            explanation = occlusion(
+                model,
+                request.text,
+                keep,
+                limits.max_explain_tokens,
+                deadline,
+                request.target_class,
+            )
         except TimeoutError as err:
             seconds = limits.explain_seconds
             message = f"{err}: explain_seconds = {seconds:g} s (the server is busy: try again)"

@@ -1,8 +1,12 @@
 // The page: send the review to POST /explain, show the verdict and colour each word by
-// its occlusion contribution (green towards positive, red towards negative).
+// its occlusion contribution to P(class explained): green towards that class, red away
+// from it. Two classes: a meter of P(positive), the second class, explained by default.
+// More: a bar per class with its probability; the predicted class is explained, and
+// picking another bar explains that one.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+let classes = ["negative", "positive"]; // from /health, in class-index order
 
 function errorMessage(body, status) {
   const detail = body && body.detail;
@@ -58,19 +62,65 @@ function highlight(explanation) {
   if (pos < text.length) box.append(lineBreaks(text.slice(pos)));
 }
 
-async function analyse(event) {
+// One bar per class: its name, P(class) as a bar and a number; picking it explains it.
+function showBars(prediction, target) {
+  const bars = $("bars");
+  bars.replaceChildren();
+  for (const name of classes) {
+    const p = prediction.probabilities[name];
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "bar" + (name === prediction.label ? " predicted" : "");
+    button.dataset.class = name;
+    button.setAttribute("aria-pressed", String(name === target));
+    button.title = `explain P(${name})`;
+    const label = document.createElement("span");
+    label.className = "name";
+    label.textContent = name;
+    const track = document.createElement("span");
+    track.className = "track";
+    const fill = document.createElement("span");
+    fill.className = "fill";
+    fill.style.width = `${(100 * p).toFixed(1)}%`;
+    track.append(fill);
+    const value = document.createElement("span");
+    value.className = "value";
+    value.textContent = `${(100 * p).toFixed(1)}%`;
+    button.append(label, track, value);
+    button.addEventListener("click", () => analyse(null, name));
+    const item = document.createElement("li");
+    item.append(button);
+    bars.append(item);
+  }
+}
+
+// What the colours mean, for the class explained.
+function showTarget(target) {
+  for (const span of document.querySelectorAll("#how .target")) span.textContent = target;
+  const others = classes.filter((c) => c !== target);
+  $("away").textContent = others.length === 1 ? `towards ${others[0]}` : "away from it";
+}
+
+// `target`: the class to explain; none: the server's default (positive, or the predicted).
+async function analyse(event, target) {
   if (event) event.preventDefault();
   const text = $("review").value;
   $("error").hidden = true;
   $("analyse").disabled = true;
   try {
-    const explanation = await call("/explain", { text });
+    const explanation = await call("/explain", target ? { text, target_class: target } : { text });
     const p = explanation.prediction;
+    const multi = classes.length > 2;
+    const shown = multi ? p.label : classes[1]; // the class `probability` is of
     const verdict = $("verdict");
-    verdict.textContent = `${p.label} — P(positive) = ${p.probability.toFixed(3)}` +
+    verdict.textContent = `${p.label} — P(${shown}) = ${p.probability.toFixed(3)}` +
       (p.truncated ? " (long review: only part of it was read)" : "");
-    verdict.className = p.label;
+    verdict.className = multi ? "" : p.label;
+    $("meter").hidden = multi;
     $("meter-fill").style.width = `${(100 * p.probability).toFixed(1)}%`;
+    $("classes").hidden = !multi;
+    if (multi) showBars(p, explanation.target_class);
+    showTarget(explanation.target_class);
     highlight(explanation);
     $("result").hidden = false;
   } catch (err) {
@@ -82,10 +132,12 @@ async function analyse(event) {
 }
 
 async function start() {
-  $("form").addEventListener("submit", analyse);
+  $("form").addEventListener("submit", (event) => analyse(event));
   const health = await call("/health");
+  classes = health.classes;
   const m = health.test_metrics;
-  $("model").textContent = `model ${health.model} (preset ${health.preset}, ${health.cell.toUpperCase()})` +
+  const many = classes.length > 2 ? `, ${classes.length} classes` : "";
+  $("model").textContent = `model ${health.model} (preset ${health.preset}, ${health.cell.toUpperCase()}${many})` +
     (m.accuracy === undefined ? "" : `, test accuracy ${(100 * m.accuracy).toFixed(1)}%`);
   $("review").maxLength = health.limits.max_chars;
   for (const example of await call("/examples")) {
