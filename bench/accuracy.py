@@ -38,9 +38,12 @@ REPO = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "gru_sentiment"]
 
 
-def train(model: str, seed: int, run_dir: Path, extra: list[str], env: dict) -> dict:
+def train(
+    model: str, seed: int, run_dir: Path, extra: list[str], env: dict, reuse: bool = False
+) -> dict:
     """Train one run of `model` (see the module doc) in its own process; its metrics plus
-    the wall-clock seconds."""
+    the wall-clock seconds. `reuse`: a complete run of the same config already in
+    `run_dir` is kept (its wall-clock seconds are then unknown: NaN)."""
     # "{seed}" in a value is the run's seed, e.g. teacher=runs/bench/hybrid-seed{seed}
     preset, *overrides = model.split("=", 1)[-1].replace("{seed}", str(seed)).split("+")
     extra = [*extra, *(arg for o in overrides for arg in ("--set", o))]
@@ -53,15 +56,17 @@ def train(model: str, seed: int, run_dir: Path, extra: list[str], env: dict) -> 
         str(seed),
         "--out",
         str(run_dir),
-        "--force",
+        *([] if reuse else ["--force"]),
         *extra,
     ]
     if preset == "baseline":
-        command = [*CLI, "baseline", "--seed", str(seed), "--out", str(run_dir), *extra]
+        command = [*CLI, "baseline", "--seed", str(seed), "--out", str(run_dir), "--force", *extra]
+    reused = reuse and (run_dir / "manifest.json").exists()
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=REPO, env=env)
+    if not (reused and preset == "baseline"):  # train checks a reused run's config itself
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=REPO, env=env)
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    metrics["wall_seconds"] = round(time.perf_counter() - started, 1)
+    metrics["wall_seconds"] = float("nan") if reused else round(time.perf_counter() - started, 1)
     if len(metrics.get("classes", [])) > 2:
         metrics |= validation_metrics(run_dir, metrics["classes"])
     return metrics
@@ -172,6 +177,9 @@ def main() -> None:
     parser.add_argument("--train-limit", type=int)
     parser.add_argument("--test-limit", type=int)
     parser.add_argument("--target", choices=tuple(TEST_COLUMNS), default="label")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep complete runs of the same config (no --force)"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     args = parser.parse_args()
 
@@ -190,7 +198,7 @@ def main() -> None:
         for seed in range(1, args.seeds + 1):
             run_dir = runs_root / f"{label}-seed{seed}"
             print(f"{label} seed {seed} ...", flush=True)
-            metrics = train(model, seed, run_dir, extra, env)
+            metrics = train(model, seed, run_dir, extra, env, args.reuse)
             run = os.path.relpath(run_dir, REPO)  # results hold repo-relative paths
             results.setdefault(label, []).append({"seed": seed, "run": run, **metrics})
             for part, name in (("recurrent", "GRU branch"), ("ngram", "n-gram branch")):
