@@ -289,3 +289,15 @@ def test_a_corpus_in_another_language_trains_and_predicts(tmp_path, cues, filler
     from gru_sentiment import SentimentModel
 
     assert [p.label for p in SentimentModel.load(out).predict(texts)] == list(cues)
+
+
+def test_experiments_refuse_a_multiclass_corpus_before_training(tmp_path):
+    from conftest import make_multiclass_jsonl
+
+    from gru_sentiment.config import preset
+    from gru_sentiment.train.experiments import run_experiment
+
+    spec = splits.DataSpec(str(make_multiclass_jsonl(tmp_path / "c.jsonl", 30, 12)))
+    with pytest.raises(ConfigError, match="two-class task"):
+        run_experiment("cell", preset("tutorial"), spec, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Config, preset
-from ..data.splits import DataSpec
-from ..errors import RunError
+from ..data.splits import TABLE_SUFFIXES, DataSpec, load_corpus
+from ..errors import ConfigError, RunError
 from ..evaluation import thresholds
 from ..evaluation.predictions import read_predictions
 from ..io import runs
@@ -123,6 +123,13 @@ def run_experiment(
     text file for `embeddings` (otherwise word2vec); `train_all`: how the runs train."""
     if name not in NAMES:
         raise ValueError(f"unknown experiment {name!r} (choose from: {', '.join(NAMES)})")
+    if spec.target != "label" or Path(spec.path or "").suffix.lower() in TABLE_SUFFIXES:
+        classes = load_corpus(spec.path, spec.text_column, spec.label_column).classes
+        if spec.target != "label" or len(classes) > 2:
+            raise ConfigError(
+                "experiments answer the tutorial's questions on a two-class task; "
+                "this data has more classes: train them with `gru-sentiment train`"
+            )
     out = Path(out)
     runs_dir = Path(runs_dir or RUNS_DIR)
     seed_list = [base.seed + i for i in range(seeds)]

@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 
 from ..config import Config
 from ..errors import GruSentimentError
-from ..evaluation.metrics import HEADLINE
+from ..evaluation.metrics import headline
 from ..io import runs
 from ..io.files import read_json, write_json
 
@@ -186,13 +186,13 @@ def final_metrics(metrics: dict) -> dict[str, float]:
     (`at_decision_threshold.test_f1`, a hybrid's `recurrent.test_accuracy`), the rest as
     named (`train_seconds`, `validation_accuracy`). Lists (the confusion matrix) are left
     out."""
-    flat = {}
+    flat, tested = {}, headline(metrics)
     for part, values in [("", metrics)] + [
         (f"{k}.", v) for k, v in metrics.items() if isinstance(v, dict)
     ]:
         for name, value in values.items():
             if isinstance(value, int | float) and not isinstance(value, bool):
-                flat[part + ("test_" if name in HEADLINE else "") + name] = float(value)
+                flat[part + ("test_" if name in tested else "") + name] = float(value)
     return flat
 
 
