@@ -30,6 +30,7 @@ from .data.ngrams import ngram_logits
 from .data.tables import text_error
 from .data.text import TextEncoder, fit_length, pad
 from .errors import RunError
+from .evaluation.decision import verdict
 from .io.files import read_json, sha256
 from .model.stack import Stack
 
@@ -137,20 +138,14 @@ class PortableModel:
     def verdict(self, probs: float | np.ndarray, tokens: int) -> dict:
         """The prediction for a text of `tokens` ids: `probs` is P(positive) for two
         classes, (k,) P(each class) for more (as `SentimentModel.verdict`)."""
-        if self.binary:
-            every = [1 - float(probs), float(probs)]
-            label, probability = int(probs >= self.threshold), float(probs)
-        else:
-            every = [float(p) for p in probs]
-            label = int(np.argmax(probs))
-            probability = every[label]
+        label, probability, every = verdict(probs, self.classes, self.threshold)
         return {
-            "label": self.classes[label],
-            "probability": round(probability, 6),
+            "label": label,
+            "probability": probability,
             "truncated": tokens > self.text["max_len"],
             "tokens": tokens,
             "error": None,
-            "probabilities": {c: round(p, 6) for c, p in zip(self.classes, every, strict=True)},
+            "probabilities": every,
         }
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:

@@ -12,6 +12,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from ..data.corpus import CLASS_NAMES, Split, class_values
+from .decision import predicted
 
 N_EXAMPLES = 5
 # The metrics every summary shows, in this order: CLI, report, /health.
@@ -27,13 +28,6 @@ def headline(found: dict) -> tuple[str, ...]:
     if len(found.get("classes", CLASS_NAMES)) == 2:
         return HEADLINE
     return MULTICLASS_HEADLINE + tuple(k for k in ORDINAL_HEADLINE if k in found)
-
-
-def predicted(probs: np.ndarray, threshold: float = 0.5) -> np.ndarray:
-    """(n,) class index: P(second class) >= threshold for two classes, else the argmax."""
-    if probs.ndim == 1:
-        return (probs >= threshold).astype(int)
-    return probs.argmax(1)
 
 
 def test_metrics(

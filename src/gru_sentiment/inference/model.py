@@ -23,6 +23,7 @@ from ..data.corpus import CLASS_NAMES
 from ..data.tables import text_error
 from ..data.text import KEEP, START_ID, TextEncoder
 from ..errors import RunError
+from ..evaluation.decision import verdict
 from ..io import runs
 from ..io.files import read_json
 from .forward import Forward
@@ -178,19 +179,13 @@ class SentimentModel:
     def verdict(self, probs: float | np.ndarray, tokens: int) -> Prediction:
         """The Prediction for a review of `tokens` ids: `probs` is P(second class) for two
         classes, (classes,) P(each class) for more."""
-        if len(self.classes) == 2:
-            every = [1 - float(probs), float(probs)]
-            label, probability = int(probs >= self.threshold), float(probs)
-        else:
-            every = [float(p) for p in probs]
-            label = int(np.argmax(probs))
-            probability = every[label]
+        label, probability, every = verdict(probs, self.classes, self.threshold)
         return Prediction(
-            label=self.classes[label],
-            probability=round(probability, 6),
+            label=label,
+            probability=probability,
             truncated=tokens > self.cfg.max_len,
             tokens=tokens,
-            probabilities={c: round(p, 6) for c, p in zip(self.classes, every, strict=True)},
+            probabilities=every,
         )
 
     def explain(
