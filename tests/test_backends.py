@@ -101,10 +101,13 @@ print(json.dumps({
     reason="jax is not installed: pip install 'gru-sentiment[jax]' to test data-parallel JAX",
 )
 def test_train_on_two_jax_devices_is_data_parallel(tmp_path):
-    corpus = make_jsonl(tmp_path / "corpus.jsonl", n_train=80, n_test=40)
+    # 72 train, 18 validation (val_fraction 0.2), 27 test reviews: whole batches of 9.
+    corpus = make_jsonl(tmp_path / "corpus.jsonl", n_train=90, n_test=27)
     run_dir = tmp_path / "run"
     args = ["train", "--preset", "tutorial", "--data", str(corpus), "--out", str(run_dir)]
-    # An odd batch size: on 2 devices every batch (train, validation, test) has a filler row.
+    # An odd batch size that divides every split: on 2 devices every batch (train,
+    # validation, test) has a filler row, and no ragged last batch adds shapes to compile
+    # (each new (rows, width) is an XLA compilation of its step).
     args += [*TINY, *POOLED, "--set", "bucket=true", "--set", "batch_size=9"]
     env = os.environ | {
         "KERAS_BACKEND": "jax",
@@ -125,6 +128,8 @@ def test_train_on_two_jax_devices_is_data_parallel(tmp_path):
     assert found["prediction_error"] < 1e-4  # SentimentModel reproduces the run's test scores
     record = json.loads((run_dir / runs.CONFIG).read_text())
     assert (record["backend"], record["data_replicas"]) == ("jax", 2)
+    sizes = [record["sizes"][split] for split in ("train", "validation", "test")]
+    assert sizes == [72, 18, 27]  # whole batches of 9
     assert runs.is_complete(run_dir)
     runs.verify(run_dir)
     losses = [float(row["loss"]) for row in csv.DictReader((run_dir / runs.HISTORY).open())]

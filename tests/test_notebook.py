@@ -31,8 +31,8 @@ def test_notebook_runs_on_a_small_subset(real_archive, tmp_path):
     nb = with_parameters(
         nbformat.read(NOTEBOOK, as_version=4),
         DATA=str(real_archive),
-        TRAIN_LIMIT=1000,
-        TEST_LIMIT=1000,
+        TRAIN_LIMIT=500,
+        TEST_LIMIT=500,
         EPOCHS=1,
         RUN_DIR=str(tmp_path / "run"),
         BASELINE_DIR=str(tmp_path / "baseline"),
@@ -48,7 +48,7 @@ def test_notebook_runs_on_a_small_subset(real_archive, tmp_path):
     assert len(images) >= 7  # EDA (3), learning curves, confusion, ROC/PR, threshold
     assert "Parámetros GRU : 1,371,137" in text and "Parámetros LSTM: 1,400,513" in text
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert metrics["n_test"] == 1000
+    assert metrics["n_test"] == 500
     assert f"umbral elegido en validación: {metrics['decision_threshold']:.2f}" in text
     assert "Falsos positivos más confiados" in text and "Ejemplo 5" in text
     assert (tmp_path / "run" / "report.html").stat().st_size > 100_000
