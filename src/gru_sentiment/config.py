@@ -25,7 +25,8 @@ class Config:
     # "película" = "pelicula"; for Latin scripts (it folds every diacritic: Cyrillic й -> и)
     strip_accents: bool = False
     # --- model
-    # "stacked": the tutorial's BiRNN -> RNN -> Dense; "conv_gru": Conv1D in front of it;
+    # "stacked": the tutorial's BiRNN -> RNN -> Dense; "conv_gru": Conv1D + pairwise max
+    # pooling in front of it (masked with mask=true);
     # "pooled": masked BiRNN, then max + mean pooling over time
     arch: str = "stacked"
     cell: str = "gru"  # "gru" or "lstm"

@@ -11,7 +11,8 @@ Layout inside the graph: activations are batch-major, (batch, time, features), a
 Keras; the recurrent operators want time-major input, so each one is wrapped in
 transposes. Masks follow Keras: a `NotEqual(ids, 0)` node gives (batch, time) booleans,
 and a recurrent layer reading a mask gets `sequence_lens` = its count of true steps (masks
-are right-padded: mask=true requires padding=post).
+are right-padded: mask=true requires padding=post). The masked Conv1D front zeroes padding
+steps with `Where` and halves the mask with a strided `Slice`.
 """
 
 from __future__ import annotations
@@ -144,10 +145,15 @@ def _concatenate(graph: _Graph, op, *xs: str) -> str:
     return graph.add("Concat", list(xs), "concat", axis=op.axis)
 
 
+def _fill_masked(graph: _Graph, x: str, mask: str, value: float = 0.0) -> str:
+    """(batch, time, features) with `value` at the padding steps of a (batch, time) mask."""
+    keep = graph.add("Unsqueeze", [mask, graph.const([2], "axis", np.int64)], "mask3")
+    return graph.add("Where", [keep, x, graph.const(value, "fill")], "masked")
+
+
 def _max_over_time(graph: _Graph, op, x: str, mask: str | None = None) -> str:
     if mask is not None:  # masked steps count as -1e9, as in MaskedGlobalMaxPooling1D
-        keep = graph.add("Unsqueeze", [mask, graph.const([2], "axis", np.int64)], "mask3")
-        x = graph.add("Where", [keep, x, graph.const(-1e9, "low")], "masked")
+        x = _fill_masked(graph, x, mask, -1e9)
     return graph.add("ReduceMax", [x], "max", axes=[1], keepdims=0)  # (batch, features)
 
 
@@ -161,6 +167,27 @@ def _mean_over_time(graph: _Graph, op, x: str, mask: str | None = None) -> str:
     )
     count = graph.add("ReduceSum", [weights, axis], "count", keepdims=0)  # (batch, 1)
     return graph.add("Div", [total, count], "mean")
+
+
+def _masked_conv1d(graph: _Graph, op, x: str, mask: str) -> str:
+    return _conv1d(graph, op, _fill_masked(graph, x, mask))  # as MaskedConv1D
+
+
+def _masked_max_pooling1d(graph: _Graph, op, x: str, mask: str) -> str:
+    channels_first = graph.add("Transpose", [_fill_masked(graph, x, mask)], "nct", perm=[0, 2, 1])
+    # ceil_mode: an odd last step is pooled alone, as Keras' padding="same"
+    y = graph.add("MaxPool", [channels_first], "pool", kernel_shape=[2], strides=[2], ceil_mode=1)
+    return graph.add("Transpose", [y], "ntc", perm=[0, 2, 1])
+
+
+def _every_other_step(graph: _Graph, op, mask: str) -> str:
+    """MaskedMaxPooling1D's halved mask, `mask[:, ::2]`; no other indexing is known."""
+    (index,) = op._inbound_nodes[0].arguments.args[1:]
+    if index != (slice(None), slice(None, None, 2)):
+        raise RunError(f"cannot export {op.name!r}: only the pooled mask [:, ::2] is known")
+    const = lambda v, hint: graph.const(v, hint, np.int64)  # noqa: E731
+    inputs = [mask, const([0], "start"), const([2**62], "end"), const([1], "axis")]
+    return graph.add("Slice", [*inputs, const([2], "step")], "pooled_mask")
 
 
 def _conv1d(graph: _Graph, op, x: str) -> str:
@@ -265,6 +292,9 @@ TRANSLATIONS = {
     "GlobalAveragePooling1D": _mean_over_time,
     "Conv1D": _conv1d,
     "MaxPooling1D": _max_pooling1d,
+    "MaskedConv1D": _masked_conv1d,
+    "MaskedMaxPooling1D": _masked_max_pooling1d,
+    "GetItem": _every_other_step,
     "GRU": _recurrent,
     "LSTM": _recurrent,
     "Bidirectional": _bidirectional,

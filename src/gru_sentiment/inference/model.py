@@ -106,8 +106,9 @@ class SentimentModel:
         self.ngram = ngram
         # Masked, right-padded networks give the same answer at any padded width, so their
         # reviews are batched by length; the others read exactly max_len ids, always (their
-        # answer must not depend on the other reviews of a batch).
-        self.masked = self.cfg.mask and self.cfg.padding == "post" and self.cfg.arch != "conv_gru"
+        # answer must not depend on the other reviews of a batch). The network says whether
+        # it masks: conv_gru runs trained before its masked layers ignored `mask`.
+        self.masked = self.cfg.padding == "post" and model.get_layer("embedding").mask_zero
         self._forward = Forward(model, self.cfg.max_len if self.masked else None)
         self._lock = threading.Lock()
 

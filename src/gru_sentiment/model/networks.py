@@ -11,7 +11,7 @@ import keras
 
 from ..config import Config
 from .finetune import optimizer
-from .layers import MaskedGlobalMaxPooling1D
+from .layers import MaskedConv1D, MaskedGlobalMaxPooling1D, MaskedMaxPooling1D
 
 RNN_CELLS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
 
@@ -64,12 +64,12 @@ def _stacked(cfg: Config, n_classes: int) -> keras.Model:
     ids = keras.Input(shape=(None,), dtype="int32", name="ids")  # (batch, time)
     x = _embed(cfg, ids)
     if cfg.arch == "conv_gru":
-        # Local n-gram detectors, then halve the sequence the GRUs read (masks cannot
-        # follow the pooling, so this arch runs unmasked).
-        x = keras.layers.Conv1D(
-            cfg.conv_filters, cfg.conv_kernel, padding="same", activation="relu"
-        )(x)
-        x = keras.layers.MaxPooling1D(2)(x)  # (batch, time / 2, conv_filters)
+        # Local n-gram detectors, then halve the sequence the GRUs read. Masked: padding
+        # reads as zeros and the mask is halved with the steps, so the GRUs skip padding.
+        conv = MaskedConv1D if cfg.mask else keras.layers.Conv1D
+        x = conv(cfg.conv_filters, cfg.conv_kernel, padding="same", activation="relu")(x)
+        # (batch, time / 2, conv_filters); unmasked, an odd last step is dropped
+        x = MaskedMaxPooling1D()(x) if cfg.mask else keras.layers.MaxPooling1D(2)(x)
     x = keras.layers.Bidirectional(
         rnn(cfg.units, return_sequences=True, dropout=cfg.dropout), name="encoder"
     )(x)  # (batch, time, 2 * units)
@@ -84,7 +84,7 @@ def _embed(cfg: Config, ids):
     x = keras.layers.Embedding(
         cfg.vocab_size,
         cfg.embed_dim,
-        mask_zero=cfg.mask and cfg.arch != "conv_gru",
+        mask_zero=cfg.mask,
         trainable=not cfg.freeze_embeddings,
         name="embedding",
     )(ids)
