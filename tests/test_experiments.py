@@ -1,26 +1,45 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
-from conftest import TINY, make_jsonl
+from conftest import TINY, make_jsonl, review
 from typer.testing import CliRunner
 
 from gru_sentiment.cli import app
+from gru_sentiment.config import preset
 from gru_sentiment.io import runs
-from gru_sentiment.train.experiments import VARIANTS
+from gru_sentiment.model.networks import count_params
+from gru_sentiment.train.experiments import (
+    UNITS,
+    conclusion,
+    lstm_units_like_gru,
+    variants,
+    write_overview,
+)
 
 runner = CliRunner()
-ROWS = {**{name: len(v) for name, v in VARIANTS.items()}, "embeddings": 2, "threshold": 6}
+ROWS = {"maxlen": 5, "cell": 3, "conv-gru": 3, "threshold": 6}
 # The base every experiment here varies: tiny, and equal to three variants (max_len=100,
-# units 32/16, dropout 0.0), whose rows then reuse its run instead of training their own.
-# Whole splits in one batch, padded to their longest review: few graphs, few steps.
+# GRU, stacked), whose rows then reuse its run instead of training their own. Whole
+# splits in one batch, padded to their longest review: few graphs, few steps.
 BASE = [*TINY, "--set", "max_len=100", "--set", "units=32", "--set", "units2=16"]
-BASE += ["--set", "dropout=0.0", "--set", "batch_size=128", "--set", "bucket=true"]
+BASE += ["--set", "dropout=0.0", "--set", "batch_size=128"]
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    return make_jsonl(tmp_path_factory.mktemp("data") / "corpus.jsonl", 120, 60)
+    """The tiny corpus, plus test reviews of 150 to 900 words that each max_len truncates
+    (in test only: a long training review would make every training batch that long)."""
+    path = make_jsonl(tmp_path_factory.mktemp("data") / "corpus.jsonl", 120, 60)
+    rng = np.random.default_rng(1)
+    long = [
+        {"id": f"test-long-{n}", "text": review(rng, n % 2, n), "label": n % 2, "split": "test"}
+        for n in (150, 301, 500, 900)
+    ]
+    with path.open("a") as f:
+        f.writelines(json.dumps(row) + "\n" for row in long)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -36,27 +55,91 @@ def experiment(name, corpus, out, *extra):
     return result, json.loads((out / "results.json").read_text())
 
 
-@pytest.mark.parametrize("name", ["maxlen", "cell", "units", "conv-gru", "embeddings", "threshold"])
-def test_experiment_writes_its_table_and_plot(name, corpus, experiments_dir):
+@pytest.mark.parametrize("name", ["maxlen", "cell", "conv-gru", "threshold"])
+def test_experiment_writes_its_answer_table_and_plots(name, corpus, experiments_dir):
     out = experiments_dir / name
     result, results = experiment(name, corpus, out)
     assert len(results["rows"]) == ROWS[name]
-    # Variations of the tutorial's model (masked, and tiny here), whatever the default preset.
-    assert {"preset", "arch", "cell"}.isdisjoint(results["base"]) and results["base"]["mask"]
+    # Variations of the tutorial's model (masked and bucketed, tiny here), whatever the
+    # default preset.
+    assert {"preset", "arch", "cell"}.isdisjoint(results["base"])
+    assert results["base"]["mask"] and results["base"]["bucket"]
+    assert "cores" in results["machine"]  # the CPU that trained the runs
     table = (out / "results.md").read_text()
+    assert table.startswith(f"# Experiment `{name}`: {results['question']}\n\n> ")
+    assert table.count("\n> ") == 2 and results["conclusion"][0] in table  # the answer first
     assert table.count("\n| ") == ROWS[name] + 1  # heading + one line per row
     assert " ± " in table and (out / f"{name}.png").stat().st_size > 5000
     for row in results["rows"]:
         assert {"mean", "std"} <= set(row["accuracy"])
+    if name == "threshold":
+        return
+    assert (out / f"{name}-curves.png").stat().st_size > 5000
+    # One epoch (the cap here): every run is flagged as still learning, and the table says so.
+    assert "Still learning at the 1-epoch cap" in table
+    folders = [Path(run["run"]) for row in results["rows"] for run in row["runs"]]
+    assert not any(f.is_absolute() for f in folders)  # committed tables hold no machine's paths
+    configs = [json.loads((f / runs.CONFIG).read_text())["config"] for f in folders]
     if name == "cell":
-        gru, lstm = results["rows"]
-        assert gru["params"]["mean"] < lstm["params"]["mean"]
+        gru, same_units, same_params = (r["params"]["mean"] for r in results["rows"])
+        assert gru < same_units and abs(same_params - gru) / gru < 0.02
     if name == "maxlen":
-        folders = [Path(run["run"]) for row in results["rows"] for run in row["runs"]]
-        configs = [json.loads((f / runs.CONFIG).read_text())["config"] for f in folders]
-        assert [c["max_len"] for c in configs] == [100, 200, 300, 500]
-    if name == "embeddings":
-        assert [r["changes"] for r in results["rows"]] == [{}, {"pretrain_word2vec": True}]
+        assert [c["max_len"] for c in configs] == [100, 200, 400, 800, 100_000]
+        truncated = [r["truncated"]["mean"] for r in results["rows"]]
+        assert truncated[0] > 0 and truncated[-1] == 0 and truncated == sorted(truncated)[::-1]
+        assert "test reviews truncated" in table
+    if name == "conv-gru":
+        assert [(c["arch"], c["mask"]) for c in configs] == [
+            ("stacked", True),
+            ("conv_gru", True),
+            ("conv_gru", False),
+        ]
+
+
+def test_the_grids_of_the_experiments_that_are_not_trained_here():
+    base = preset("tutorial").replace(mask=True, bucket=True)
+    grid = variants("units", base)
+    assert len(grid) == len(UNITS) * 3
+    assert [v.changes for v in grid].count({}) == 1  # the base's own row: units 64/32, 0.2
+    assert next(v.label for v in grid if not v.changes) == "units 64/32, dropout 0.2 (base)"
+    assert [v.changes for v in variants("embeddings", base)] == [
+        {},
+        {"pretrain_word2vec": True},
+        {"pretrain_lm": True},
+    ]
+    units, units2 = lstm_units_like_gru(base)
+    gru = count_params(base)
+    lstm = count_params(base.replace(cell="lstm", units=units, units2=units2))
+    assert units < base.units and abs(lstm - gru) / gru < 0.01
+
+
+def test_the_answer_weighs_the_difference_against_the_seed_spread():
+    def row(variant, accuracy, std, validation, changes=None, best_epoch=3):
+        stat = lambda mean, spread=0.0: {"mean": mean, "std": spread}  # noqa: E731
+        return {
+            "variant": variant,
+            "changes": changes if changes is not None else {"x": 1},
+            "accuracy": stat(accuracy, std),
+            "validation_accuracy": stat(validation),
+            "seconds_per_epoch": stat(10.0),
+            "params": stat(1000),
+            "runs": [{"best_epoch": best_epoch}],
+        }
+
+    results = {"experiment": "cell", "epochs": 10}
+    results["rows"] = [row("GRU", 0.85, 0.01, 0.84, {}), row("LSTM", 0.88, 0.01, 0.87)]
+    first, second = conclusion(results)
+    assert first == (
+        "Validation prefers LSTM: test accuracy 88.00% against 85.00% for GRU, "
+        "+3.00 ± 1.41 points (beyond the seed-to-seed spread)."
+    )
+    assert second.endswith("every run stopped early (best epoch below the cap).")
+    # The base best on validation: compared with the runner-up; a run at the cap is named.
+    results["rows"] = [row("GRU", 0.85, 0.02, 0.88, {}), row("LSTM", 0.86, 0.02, 0.87, None, 10)]
+    first, second = conclusion(results)
+    assert first.startswith("Validation prefers GRU: test accuracy 85.00% against 86.00% for")
+    assert "-1.00 ± 2.83 points (within the seed-to-seed spread)" in first
+    assert second.endswith("still learning at the cap: LSTM.")
 
 
 def test_embeddings_from_a_vectors_file(corpus, experiments_dir, tmp_path):
@@ -91,15 +174,30 @@ def test_rows_are_means_over_seeds_and_runs_are_reused(corpus, experiments_dir):
     """Seed 42's runs (trained above, the base by several experiments) are reused."""
     out = experiments_dir / "conv-gru-2-seeds"
     first, results = experiment("conv-gru", corpus, out, "--seeds", "2")
-    assert first.output.count("complete, reusing it") == 2
-    assert [r["variant"] for r in results["rows"]] == ["GRU (stacked)", "Conv1D + GRU"]
+    assert first.output.count("complete, reusing it") == 3
+    assert [r["variant"] for r in results["rows"]] == [
+        "GRU (stacked)",
+        "Conv1D + GRU",
+        "Conv1D + GRU, no mask",
+    ]
     for row in results["rows"]:
         assert [r["seed"] for r in row["runs"]] == [42, 43]
         accuracies = [r["accuracy"] for r in row["runs"]]
         assert row["accuracy"]["mean"] == pytest.approx(sum(accuracies) / 2)
     again, rerun = experiment("conv-gru", corpus, out, "--seeds", "2")
-    assert again.output.count("complete, reusing it") == 4 and "loading data" not in again.output
+    assert again.output.count("complete, reusing it") == 6 and "loading data" not in again.output
     assert rerun["rows"] == results["rows"]
+
+
+def test_the_overview_gathers_every_answer_and_one_chart(corpus, experiments_dir, tmp_path):
+    for name in ("maxlen", "cell"):  # trained above, or now when run alone
+        experiment(name, corpus, experiments_dir / name)
+    page = write_overview(experiments_dir, tmp_path / "docs" / "experiments.md").read_text()
+    for name in ("maxlen", "cell"):
+        found = json.loads((experiments_dir / name / "results.json").read_text())
+        assert f"## {found['question']} ([`{name}`](" in page
+        assert found["conclusion"][0] in page
+    assert (experiments_dir / "overview.png").stat().st_size > 5000
 
 
 @pytest.mark.parametrize(

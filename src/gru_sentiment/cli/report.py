@@ -73,7 +73,12 @@ def report(
 
 
 def experiment(
-    name: Annotated[str, typer.Argument(help=f"One of: {' | '.join(EXPERIMENTS)}.")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            help=f"One of: {' | '.join(EXPERIMENTS)}; or overview (gathers the answers)."
+        ),
+    ],
     data: DataOpt = None,
     out: Annotated[
         Path | None, typer.Option(help="Output folder; default experiments/<name>.")
@@ -82,13 +87,13 @@ def experiment(
         int | None, typer.Option(help="Train reviews used (validation carved from them).")
     ] = None,
     test_limit: Annotated[int | None, typer.Option(help="Test reviews used.")] = None,
-    epochs: Annotated[int | None, typer.Option(help="Maximum epochs per run.")] = None,
-    seeds: Annotated[
-        int | None, typer.Option(help="Runs per variant, seeds 42, 43, ... (default 2).")
+    epochs: Annotated[
+        int | None, typer.Option(help="Epoch cap; early stopping ends runs (default 12).")
     ] = None,
-    full: Annotated[
-        bool, typer.Option(help="All the data and the preset's epochs instead of the subset.")
-    ] = False,
+    seeds: Annotated[
+        int | None, typer.Option(help="Runs per variant, seeds 42, 43, ... (default 3).")
+    ] = None,
+    full: Annotated[bool, typer.Option(help="All the data instead of the subset.")] = False,
     set_: SetOpt = None,
     runs_dir: Annotated[
         Path | None,
@@ -115,13 +120,22 @@ def experiment(
     ] = None,
     cpu: CpuOpt = False,
 ) -> None:
-    """Run one of the tutorial's suggested experiments; write a table and a plot.
+    """Run one of the tutorial's suggested experiments; write its answer, table and plots.
 
-    Default: a subset (4,000 train / 4,000 test reviews, 3 epochs, 2 seeds); --full: all data.
-    With --engine ray its runs train in parallel, one CPU each, on this machine or a cluster.
+    Default: a subset (4,000 train / 4,000 test reviews, 3 seeds, early stopping within 12
+    epochs); --full: all data. With --engine ray its runs train in parallel, one CPU each,
+    on this machine or a cluster. `overview` writes docs/experiments.md (or --out) from the
+    results under experiments/: each question's answer and one accuracy-against-time chart.
 
     Example: gru-sentiment experiment maxlen --data ../shared/data/aclImdb.tar.gz
     """
+    if name == "overview":
+        from ..train.experiments import write_overview
+
+        typer.echo(
+            f"wrote {write_overview(Path('experiments'), out or Path('docs/experiments.md'))}"
+        )
+        return
     if name not in EXPERIMENTS:
         fail(f"unknown experiment {name!r} (choose from: {' | '.join(EXPERIMENTS)})")
     check_data_path(data)
@@ -153,7 +167,7 @@ def experiment(
     if not full:
         train_limit = train_limit or experiments.TRAIN_LIMIT
         test_limit = test_limit or experiments.TEST_LIMIT
-        epochs = epochs or experiments.EPOCHS
+    epochs = epochs or experiments.EPOCHS
     seeds = seeds or experiments.SEEDS
     overrides = [*experiments.BASE_OVERRIDES, *(set_ or [])]
     base = resolve_config(experiments.BASE_PRESET, overrides, epochs=epochs)

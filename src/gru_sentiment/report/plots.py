@@ -347,3 +347,36 @@ def experiment_bars(rows: Sequence[dict], metrics: dict[str, str], title: str, p
             ax.set_ylim(max(0.0, low - 0.05), 1.0)
     fig.suptitle(title)
     return _save(fig, path)
+
+
+def overlaid_curves(curves: dict[str, Sequence[float]], title: str, path: Path) -> Path:
+    """One line per variant (`curves`: label -> validation accuracy by epoch)."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, values in curves.items():
+        ax.plot(np.arange(1, len(values) + 1), values, marker="o", label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def accuracy_against_time(
+    points: dict[str, Sequence[tuple[str, float, float]]], path: Path
+) -> Path:
+    """Test accuracy against seconds per epoch: a colour per experiment, a labelled point
+    per variant (`points`: experiment -> (variant, seconds, accuracy))."""
+    fig, ax = plt.subplots(figsize=(9, 6))
+    for name, found in points.items():
+        _, seconds, accuracy = zip(*found, strict=True)
+        ax.scatter(seconds, accuracy, label=name, s=30)
+        for variant, x, y in found:
+            ax.annotate(variant, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("seconds per epoch (log scale)")
+    ax.set_ylabel("test accuracy (mean over seeds)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("Every variant of every experiment: accuracy against cost")
+    return _save(fig, path)

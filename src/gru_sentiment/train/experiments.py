@@ -34,13 +34,17 @@ NAMES = ("maxlen", "cell", "units", "conv-gru", "threshold", "embeddings")
 # Defaults: a subset that finishes in minutes on 2 CPU cores; --full uses all the data.
 TRAIN_LIMIT = 4000
 TEST_LIMIT = 4000
-EPOCHS = 3
-SEEDS = 2
+# A cap, not the stopping rule: early stopping (the preset's patience) ends each run, and
+# a row whose best epoch reaches the cap is flagged as still learning.
+EPOCHS = 12
+SEEDS = 3
 BASE_PRESET = "tutorial"  # the experiments vary the tutorial's model
 # The tutorial's model without a mask stays near 50% for its first epochs (padding read
-# as input); on a 4,000-review subset it never leaves that plateau in 3 epochs, so the
-# experiments mask the padding unless told otherwise (--set mask=false).
-BASE_OVERRIDES = ("mask=true",)
+# as input), so the experiments mask the padding and batch reviews by length, as the
+# presets do (--set mask=false undoes it).
+BASE_OVERRIDES = ("mask=true", "bucket=true")
+UNITS, DROPOUTS = (32, 64, 128), (0.0, 0.2, 0.5)  # the units experiment's grid
+WHOLE = 100_000  # max_len that keeps every review whole (bucketed: no padding to it)
 RUNS_DIR = Path("runs") / "experiments"  # beside the other run folders (git-ignored)
 THRESHOLD_ROWS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
@@ -71,37 +75,100 @@ class Variant:
     changes: dict = field(default_factory=dict)  # Config fields changed from the base
 
 
-VARIANTS: dict[str, tuple[Variant, ...]] = {
-    "maxlen": tuple(Variant(f"max_len={n}", {"max_len": n}) for n in (100, 200, 300, 500)),
-    "cell": (Variant("GRU", {"cell": "gru"}), Variant("LSTM", {"cell": "lstm"})),
-    "units": (
-        Variant("units 32/16", {"units": 32, "units2": 16}),
-        Variant("units 64/32 (tutorial)"),
-        Variant("units 128/64", {"units": 128, "units2": 64}),
-        Variant("dropout 0.0", {"dropout": 0.0}),
-        Variant("dropout 0.5", {"dropout": 0.5}),
-    ),
-    "conv-gru": (Variant("GRU (stacked)"), Variant("Conv1D + GRU", {"arch": "conv_gru"})),
-    "threshold": (Variant("base"),),
+def variants(name: str, base: Config, vectors: Path | None = None) -> tuple[Variant, ...]:
+    """The rows of experiment `name`; the base itself is the row without changes."""
+    if name == "maxlen":
+        lengths = tuple(Variant(f"max_len={n}", {"max_len": n}) for n in (100, 200, 400, 800))
+        return (*lengths, Variant("whole review", {"max_len": WHOLE}))
+    if name == "cell":
+        units, units2 = lstm_units_like_gru(base)
+        return (
+            Variant("GRU", {"cell": "gru"}),
+            Variant("LSTM, same units", {"cell": "lstm"}),
+            Variant(
+                f"LSTM, GRU's parameters ({units}/{units2})",
+                {"cell": "lstm", "units": units, "units2": units2},
+            ),
+        )
+    if name == "units":
+        grid = [
+            (u, d, _unless_base(base, units=u, units2=u // 2, dropout=d))
+            for u in UNITS
+            for d in DROPOUTS
+        ]
+        return tuple(
+            Variant(f"units {u}/{u // 2}, dropout {d}{'' if changes else ' (base)'}", changes)
+            for u, d, changes in grid
+        )
+    if name == "conv-gru":
+        return (
+            Variant("GRU (stacked)"),
+            Variant("Conv1D + GRU", {"arch": "conv_gru"}),
+            Variant("Conv1D + GRU, no mask", {"arch": "conv_gru", "mask": False}),
+        )
+    if name == "embeddings":
+        return embedding_variants(vectors)
+    return (Variant("base"),)  # threshold: sweeps the base's predictions
+
+
+def _unless_base(base: Config, **changes) -> dict:
+    """`changes` without the fields the base already has (its row is the base's run)."""
+    return {k: v for k, v in changes.items() if getattr(base, k) != v}
+
+
+def lstm_units_like_gru(base: Config) -> tuple[int, int]:
+    """LSTM units (first, second layer, in the base's ratio) whose network has the
+    parameter count nearest the GRU base's: an LSTM cell has 4 weight sets to the GRU's
+    3, so equal units give it a third more recurrent weights."""
+    from ..model.networks import count_params
+
+    target = count_params(base.replace(cell="gru"))
+    ratio = base.units2 / base.units
+
+    def params(units: int) -> int:
+        return count_params(
+            base.replace(cell="lstm", units=units, units2=max(1, round(units * ratio)))
+        )
+
+    low, high = 1, base.units  # params grow with units: bisect for the last one <= target
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if params(middle) <= target else (low, middle - 1)
+    units = min((low, low + 1), key=lambda u: abs(params(u) - target))
+    return units, max(1, round(units * ratio))
+
+
+QUESTIONS = {
+    "maxlen": "Does reading more of each review pay?",
+    "cell": "Is a GRU faster or better than an LSTM?",
+    "units": "How many units and how much dropout?",
+    "conv-gru": "Does a Conv1D front help the GRU?",
+    "threshold": "Which decision threshold?",
+    "embeddings": "Do pretrained embeddings help?",
 }
 DESCRIPTIONS = {
-    "maxlen": "Maximum review length: accuracy against seconds per epoch.",
-    "cell": "GRU versus LSTM cells in the same architecture: parameters, time, accuracy.",
-    "units": "Recurrent units (first/second layer) and input dropout of the recurrent layers.",
-    "conv-gru": "A Conv1D + max-pooling front (local n-grams, half the steps) before the GRUs "
-    "versus the plain stacked GRUs (the conv arch runs unmasked).",
+    "maxlen": "Maximum review length (tokens kept per review, the head), batches bucketed by "
+    "length: accuracy against seconds per epoch, and the share of test reviews truncated.",
+    "cell": "GRU versus LSTM cells in the same architecture, at equal units and at equal "
+    "parameters: parameters, time, accuracy.",
+    "units": "Recurrent units (first/second layer) by input dropout of the recurrent layers.",
+    "conv-gru": "A Conv1D + pairwise max-pooling front (local n-grams, half the steps) "
+    "before the GRUs versus the plain stacked GRUs; the front with the mask kept "
+    "(padding read as zeros, mask halved with the steps) and without it.",
     "threshold": "Decision threshold: chosen on validation (best accuracy), reported on test.",
     "embeddings": "Embedding initialised from pretrained word vectors (a GloVe / fastText "
-    "file, or word2vec trained on the train + unlabeled reviews) versus learned from scratch "
-    "(same dimension).",
+    "file, or word2vec trained on the train + unlabeled reviews) or with the recurrent "
+    "layers from a GRU language model pretrained on them, versus learned from scratch.",
 }
 COLUMNS = {  # per-run measure -> table heading
     "params": "parameters",
     "seconds_per_epoch": "s/epoch",
-    "accuracy": "accuracy",
+    "validation_accuracy": "validation accuracy",
+    "accuracy": "test accuracy",
     "f1": "F1",
     "roc_auc": "ROC-AUC",
     "best_epoch": "best epoch",
+    "truncated": "test reviews truncated",
 }
 
 
@@ -145,19 +212,25 @@ def run_experiment(
     }
     if name == "threshold":
         if not run_dirs:
-            variants = VARIANTS["threshold"]
-            run_dirs = _train_variants(variants, base, spec, runs_dir, seed_list, log, train_all)[0]
+            rows = variants("threshold", base)
+            run_dirs = _train_variants(rows, base, spec, runs_dir, seed_list, log, train_all)[0]
         results = _threshold(run_dirs)
-        settings.update(runs=[str(d) for d in run_dirs])
+        settings.update(runs=[_relative(d) for d in run_dirs])
+        used = list(run_dirs)
     else:
+        rows = variants(name, base, Path(vectors) if vectors else None)
         if name == "embeddings":
-            variants = embedding_variants(Path(vectors) if vectors else None)
             settings.update(vectors=str(vectors) if vectors else "word2vec (train + unlabeled)")
-        else:
-            variants = VARIANTS[name]
-        folders = _train_variants(variants, base, spec, runs_dir, seed_list, log, train_all)
-        results = {"rows": [_summarise(v, dirs) for v, dirs in zip(variants, folders, strict=True)]}
-    results = {"experiment": name, "description": DESCRIPTIONS[name], **settings, **results}
+        folders = _train_variants(rows, base, spec, runs_dir, seed_list, log, train_all)
+        results = {"rows": [_summarise(v, dirs) for v, dirs in zip(rows, folders, strict=True)]}
+        curves = {v.label: _mean_curve(dirs) for v, dirs in zip(rows, folders, strict=True)}
+        title = f"experiment {name}: validation accuracy by epoch (mean over seeds)"
+        plots.overlaid_curves(curves, title, out / f"{name}-curves.png")
+        used = [d for dirs in folders for d in dirs]
+    settings["machine"] = "; ".join(sorted({_machine(d) for d in used}))
+    results = {"experiment": name, "question": QUESTIONS[name], **settings, **results}
+    results["description"] = DESCRIPTIONS[name]
+    results["conclusion"] = conclusion(results)
     write_json(out / "results.json", results)
     write_text(out / "results.md", to_markdown(results))
     _plot(results, out / f"{name}.png")
@@ -210,8 +283,7 @@ def train_or_reuse(cfg: Config, run_dir: Path, spec: DataSpec, log: Callable) ->
 
 def steady_seconds_per_epoch(run_dir: Path) -> float:
     """Mean seconds of the epochs after the first (the first includes graph building)."""
-    with (Path(run_dir) / runs.HISTORY).open(newline="") as f:
-        seconds = [float(row["seconds"]) for row in csv.DictReader(f)]
+    seconds = [float(row["seconds"]) for row in _history(run_dir)]
     return float(np.mean(seconds[1:] if len(seconds) > 1 else seconds))
 
 
@@ -228,11 +300,40 @@ def _summarise(variant: Variant, run_dirs: list[Path]) -> dict:
         metrics = read_json(run_dir / runs.METRICS)
         measures = {k: metrics[k] for k in COLUMNS if k in metrics}
         measures["seconds_per_epoch"] = steady_seconds_per_epoch(run_dir)
-        per_run.append({"run": str(run_dir), "seed": read_json(run_dir / runs.CONFIG)["seed"]})
-        per_run[-1].update(measures)
+        measures["epochs_run"] = len(_history(run_dir))
+        measures["truncated"] = float(read_predictions(run_dir)["test"].truncated.mean())
+        seed = read_json(run_dir / runs.CONFIG)["seed"]
+        per_run.append({"run": _relative(run_dir), "seed": seed, **measures})
     row = {"variant": variant.label, "changes": variant.changes, "runs": per_run}
     row.update({k: mean_std([r[k] for r in per_run]) for k in COLUMNS})
     return row
+
+
+def _history(run_dir: Path) -> list[dict]:
+    with (Path(run_dir) / runs.HISTORY).open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _mean_curve(run_dirs: list[Path]) -> list[float]:
+    """Validation accuracy by epoch, the mean over the runs that reached that epoch
+    (early stopping ends runs at different epochs)."""
+    curves = [[float(r["val_accuracy"]) for r in _history(d)] for d in run_dirs]
+    return [
+        float(np.mean([c[epoch] for c in curves if len(c) > epoch]))
+        for epoch in range(max(map(len, curves)))
+    ]
+
+
+def _relative(path: Path) -> str:
+    """A run folder relative to where the command ran: results hold no machine's paths."""
+    return os.path.relpath(path)
+
+
+def _machine(run_dir: Path) -> str:
+    """Where a run trained: the CPU, and its GPUs when it had some."""
+    record = read_json(Path(run_dir) / runs.CONFIG)
+    cpu = record.get("cpu", "CPU not recorded")
+    return f"{cpu}; GPUs: {', '.join(record['gpus'])}" if record.get("gpus") else cpu
 
 
 def _threshold(run_dirs: list[Path]) -> dict:
@@ -244,7 +345,7 @@ def _threshold(run_dirs: list[Path]) -> dict:
         val, test = predictions["validation"], predictions["test"]
         per_run.append(
             {
-                "run": str(run_dir),
+                "run": _relative(run_dir),
                 "chosen": thresholds.choose(val.labels, val.probs),
                 "stored": read_json(run_dir / runs.METRICS).get("decision_threshold"),
                 "validation": thresholds.sweep(val.labels, val.probs),
@@ -287,25 +388,100 @@ THRESHOLD_COLUMNS = {
 }
 
 
+def conclusion(results: dict) -> list[str]:
+    """Two lines that answer the experiment's question: the variant validation prefers
+    against the base (or, when that is the base, against the runner-up), the test
+    difference with its uncertainty and whether it exceeds the seed-to-seed spread; then
+    the cost and whether every run stopped early."""
+    rows = results["rows"]
+    if results["experiment"] == "threshold":
+        chosen, half = rows[-1], next(r for r in rows if r["variant"] == "0.50")
+        return [
+            f"The threshold chosen on validation, {chosen['threshold']['mean']:.2f} ± "
+            f"{chosen['threshold']['std']:.2f}, gives {_versus(chosen, half, '0.50')}.",
+            "It costs nothing: the same predictions, cut elsewhere.",
+        ]
+    by_validation = sorted(rows, key=lambda r: -r["validation_accuracy"]["mean"])
+    best = by_validation[0]
+    base = next((r for r in rows if not r["changes"]), rows[0])
+    other = base if best is not base else by_validation[1]
+    cost = [
+        f"{best['seconds_per_epoch']['mean']:.1f} s/epoch against "
+        f"{other['seconds_per_epoch']['mean']:.1f}",
+        f"{best['params']['mean']:,.0f} parameters against {other['params']['mean']:,.0f}",
+    ]
+    if results["experiment"] == "maxlen":
+        cost.append(f"{best['truncated']['mean']:.0%} of test reviews truncated")
+    still = still_learning(results)
+    stopped = (
+        "every run stopped early (best epoch below the cap)"
+        if not still
+        else f"still learning at the cap: {', '.join(still)}"
+    )
+    return [
+        f"Validation prefers {best['variant']}: {_versus(best, other, other['variant'])}.",
+        f"Cost: {'; '.join(cost)}; {stopped}.",
+    ]
+
+
+def _versus(row: dict, other: dict, name: str) -> str:
+    """`row`'s test accuracy against `other`'s: the difference in points with the spread of
+    the two (their standard deviations combined), and whether it exceeds it."""
+    a, b = row["accuracy"], other["accuracy"]
+    diff, spread = 100 * (a["mean"] - b["mean"]), 100 * float(np.hypot(a["std"], b["std"]))
+    verdict = "beyond" if abs(diff) > spread else "within"
+    return (
+        f"test accuracy {a['mean']:.2%} against {b['mean']:.2%} for {name}, "
+        f"{diff:+.2f} ± {spread:.2f} points ({verdict} the seed-to-seed spread)"
+    )
+
+
+def still_learning(results: dict) -> list[str]:
+    """The rows with a run whose best epoch reached the epoch cap."""
+    cap = results["epochs"]
+    return [
+        row["variant"]
+        for row in results.get("rows", [])
+        if any(run.get("best_epoch", 0) >= cap for run in row.get("runs", []))
+    ]
+
+
+THRESHOLD_COLUMNS = {
+    "threshold": "threshold",
+    "val_accuracy": "validation accuracy",
+    "accuracy": "test accuracy",
+    "precision": "test precision",
+    "recall": "test recall",
+    "f1": "test F1",
+}
+
+
 def to_markdown(results: dict) -> str:
-    """The results table as markdown, each cell `mean ± std` over the seeds."""
-    columns = THRESHOLD_COLUMNS if results["experiment"] == "threshold" else COLUMNS
+    """The answer, then the results table, each cell `mean ± std` over the seeds."""
+    if results["experiment"] == "threshold":
+        columns = THRESHOLD_COLUMNS
+    else:  # the share truncated differs only when max_len does
+        shown = [k for k in COLUMNS if k != "truncated" or results["experiment"] == "maxlen"]
+        columns = {k: COLUMNS[k] for k in shown}
     limits = (
         f"train limit {results['train_limit'] or 'none'} (validation carved from it), "
         f"test limit {results['test_limit'] or 'none'}"
     )
-    lines = [f"# Experiment `{results['experiment']}`", "", results["description"], ""]
+    lines = [f"# Experiment `{results['experiment']}`: {results['question']}", ""]
+    lines += [f"> {line}" for line in results["conclusion"]]
+    lines += ["", results["description"], ""]
     if "runs" in results:  # given trained runs: their own data and config apply
         lines.append(f"Runs: {', '.join(f'`{r}`' for r in results['runs'])}.")
     else:
         lines.append(
-            f"Data: `{results['data'] or 'IMDB (downloaded)'}`, {limits}; at most "
-            f"{results['epochs']} epochs; seeds {', '.join(map(str, results['seeds']))}; "
+            f"Data: `{results['data'] or 'IMDB (downloaded)'}`, {limits}; early stopping, "
+            f"at most {results['epochs']} epochs; seeds {', '.join(map(str, results['seeds']))}; "
             f"base: the `{BASE_PRESET}` preset with {_changes(results['base'])}."
         )
     if "vectors" in results:
         lines.append(f"Pretrained vectors: {results['vectors']}.")
     lines += [
+        f"Trained on: {results['machine']}.",
         "",
         "| variant | " + " | ".join(columns.values()) + " |",
         "|---" * (len(columns) + 1) + "|",
@@ -315,6 +491,13 @@ def to_markdown(results: dict) -> str:
         lines.append(f"| {row['variant']} | " + " | ".join(cells) + " |")
     n = len(results.get("chosen") or results["rows"][0]["runs"])
     lines += ["", f"Each cell: mean ± standard deviation over {n} run(s)."]
+    if results["experiment"] != "threshold":
+        still = still_learning(results)
+        lines.append(
+            f"Still learning at the {results['epochs']}-epoch cap: {', '.join(still)}."
+            if still
+            else f"Every run's best epoch is below the {results['epochs']}-epoch cap."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -329,6 +512,8 @@ def _cell(key: str, stat: dict) -> str:
         return f"{stat['mean']:.1f} ± {stat['std']:.1f}"
     if key == "threshold":
         return f"{stat['mean']:.2f} ± {stat['std']:.2f}"
+    if key == "truncated":
+        return f"{stat['mean']:.1%}"
     return f"{stat['mean']:.4f} ± {stat['std']:.4f}"
 
 
@@ -348,6 +533,41 @@ def _plot(results: dict, path: Path) -> None:
     plots.experiment_bars(results["rows"], metrics, f"experiment {results['experiment']}", path)
 
 
+def overview(folder: Path) -> dict[str, dict]:
+    """The committed results under `folder` (experiments/<name>/results.json) by name, in
+    the order of NAMES."""
+    found = {p.parent.name: read_json(p) for p in Path(folder).glob("*/results.json")}
+    return {name: found[name] for name in NAMES if name in found}
+
+
+def write_overview(folder: Path, out: Path) -> Path:
+    """`out` (markdown): each experiment's question and two-line answer, and one chart of
+    test accuracy against seconds per epoch for every variant of every experiment
+    (`overview.png` beside the results)."""
+    results = overview(folder)
+    points = {
+        name: [
+            (row["variant"], row["seconds_per_epoch"]["mean"], row["accuracy"]["mean"])
+            for row in found["rows"]
+        ]
+        for name, found in results.items()
+        if name != "threshold"
+    }
+    chart = Path(folder) / "overview.png"
+    plots.accuracy_against_time(points, chart)
+    lines = ["# The tutorial's questions, answered", ""]
+    for name, found in results.items():
+        where = os.path.relpath(Path(folder) / name / "results.md", Path(out).parent)
+        lines += [f"## {found['question']} ([`{name}`]({where}))", ""]
+        lines += [*found["conclusion"], ""]
+        lines += [f"Measured on: {found['machine']}.", ""]
+    lines.append(
+        f"![accuracy against seconds per epoch]({os.path.relpath(chart, Path(out).parent)})"
+    )
+    write_text(out, "\n".join(lines) + "\n")
+    return out
+
+
 # ---------------------------------------------------------------------------------------
 # Embeddings: pretrained vectors from a file, or word2vec trained on the unlabeled reviews.
 # ---------------------------------------------------------------------------------------
@@ -355,9 +575,14 @@ def _plot(results: dict, path: Path) -> None:
 
 def embedding_variants(vectors: Path | None) -> tuple[Variant, ...]:
     """From scratch versus initialised from `vectors` (at their dimension), or, without a
-    file, from word2vec trained by the pipeline on the train + unlabeled reviews."""
+    file, from word2vec trained by the pipeline on the train + unlabeled reviews and from
+    the GRU language model pretrained on them (embedding and recurrent layers)."""
     if vectors is None:
-        return (Variant("from scratch"), Variant("word2vec init", {"pretrain_word2vec": True}))
+        return (
+            Variant("from scratch"),
+            Variant("word2vec init", {"pretrain_word2vec": True}),
+            Variant("GRU language model init", {"pretrain_lm": True}),
+        )
     dim = vector_dim(vectors)
     return (
         Variant(f"from scratch ({dim}d)", {"embed_dim": dim}),
