@@ -109,6 +109,8 @@ def test_train_on_two_jax_devices_is_data_parallel(tmp_path):
     # validation, test) has a filler row, and no ragged last batch adds shapes to compile
     # (each new (rows, width) is an XLA compilation of its step).
     args += [*TINY, *POOLED, "--set", "bucket=true", "--set", "batch_size=9"]
+    # Every batch one width (max_len is one LENGTH_STEP): one compilation per step.
+    args += ["--set", "max_len=32"]
     env = os.environ | {
         "KERAS_BACKEND": "jax",
         "JAX_PLATFORMS": "cpu",

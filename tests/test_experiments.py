@@ -101,7 +101,8 @@ def test_the_grids_of_the_experiments_that_are_not_trained_here():
     grid = variants("units", base)
     assert len(grid) == len(UNITS) * 3
     assert [v.changes for v in grid].count({}) == 1  # the base's own row: units 64/32, 0.2
-    assert next(v.label for v in grid if not v.changes) == "units 64/32, dropout 0.2 (base)"
+    assert next(v.label for v in grid if not v.changes) == "units 64/32, dropout 0.2"
+    assert [v.changes for v in variants("maxlen", base)][1] == {}  # max_len=200, the base's
     assert [v.changes for v in variants("embeddings", base)] == [
         {},
         {"pretrain_word2vec": True},
@@ -153,7 +154,7 @@ def test_embeddings_from_a_vectors_file(corpus, experiments_dir, tmp_path):
         "embeddings", corpus, experiments_dir / "vectors", "--vectors", str(vectors)
     )
     scratch, pretrained = (r["changes"] for r in results["rows"])
-    assert scratch == {"embed_dim": 8}
+    assert scratch == {}  # the base's own dimension
     assert pretrained == {"embed_dim": 8, "vectors": str(vectors.resolve())}
     assert "embedding initialised from" in result.output
 

@@ -33,9 +33,9 @@ LM = preset("recurrent").replace(
 CYCLE = "the plot of this film was great and the acting felt moving but the ending dragged"
 
 
-def cyclic_review(rng: np.random.Generator) -> str:
+def cyclic_review(rng: np.random.Generator, shortest: int = 20, longest: int = 60) -> str:
     words = CYCLE.split()
-    start, length = int(rng.integers(len(words))), int(rng.integers(20, 60))
+    start, length = int(rng.integers(len(words))), int(rng.integers(shortest, longest))
     return " ".join(words[(start + i) % len(words)] for i in range(length))
 
 
@@ -43,7 +43,10 @@ def cyclic_review(rng: np.random.Generator) -> str:
 def texts():
     rng = np.random.default_rng(0)
     labeled = [cyclic_review(rng) for _ in range(300)]
-    unlabeled = [cyclic_review(rng) for _ in range(300)]
+    # Few, long unlabeled reviews: 1% held out is one review (every finished LM samples a
+    # continuation of each held-out review, one forward pass a token), and the stream still
+    # holds more than lm_tokens.
+    unlabeled = [cyclic_review(rng, 120, 180) for _ in range(100)]
     return labeled, unlabeled
 
 
@@ -73,8 +76,8 @@ def test_the_corpus_is_train_validation_and_unlabeled_never_test(encoded):
     corpus = pretraining.lm_corpus(ids)
     every = np.concatenate(corpus.train + corpus.held_out)
     assert LM.vocab_size - 1 not in every  # the test split's id
-    assert len(corpus.train) + len(corpus.held_out) == 240 + 60 + 300
-    assert corpus.held_out == ids["unlabeled"][-3:]  # 1% of the unlabeled, held out
+    assert len(corpus.train) + len(corpus.held_out) == 240 + 60 + 100
+    assert corpus.held_out == ids["unlabeled"][-1:]  # 1% of the unlabeled, held out
 
 
 def test_pretraining_beats_the_unigram_baseline(lm_folder, encoded):

@@ -161,17 +161,15 @@ def test_a_killed_and_resumed_run_is_one_tensorboard_log_and_one_mlflow_run(
     ],
 )
 def test_a_missing_tracking_extra_is_one_line_before_any_work(
-    tmp_path, corpus_jsonl, option, module, message
+    tmp_path, corpus_jsonl, monkeypatch, option, module, message
 ):
-    # A real process in which the package cannot be imported, as on a machine without it.
-    code = f"import sys; sys.modules[{module!r}] = None\n"
-    code += "from gru_sentiment.cli import app; app(sys.argv[1:], prog_name='gru-sentiment')"
+    # The package cannot be imported here, as on a machine without it (None in
+    # sys.modules fails its import even when an earlier test imported it).
+    monkeypatch.setitem(sys.modules, module, None)
     run_dir = tmp_path / "run"
     args = ["train", "--data", str(corpus_jsonl), "--out", str(run_dir), option]
-    out = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120
-    )
-    assert out.returncode == 2
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 2
     assert out.stderr.splitlines() == [f"gru-sentiment: error: {message}"]
     assert not run_dir.exists()
 

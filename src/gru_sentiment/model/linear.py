@@ -100,8 +100,8 @@ class NBLogistic:
         neg = np.asarray(x[labels == 0].sum(0)).ravel() + 1.0
         ratio = np.log((pos / pos.sum()) / (neg / neg.sum()))
         logistic = LogisticRegression(C=c, max_iter=3000, class_weight=class_weight)
-        logistic.fit(x @ sparse.diags(ratio), labels)
-        weights = (logistic.coef_.ravel() * ratio).astype(np.float32)
+        coef = _fit_used_columns(logistic, x @ sparse.diags(ratio), labels)
+        weights = (coef.ravel() * ratio).astype(np.float32)
         return cls(weights, float(logistic.intercept_[0]), ngram_max, n_features)
 
     @classmethod
@@ -126,11 +126,11 @@ class NBLogistic:
         log_p = np.log(counts / counts.sum(1, keepdims=True))
         scale = np.sqrt(((log_p - log_p.mean(0)) ** 2).mean(0))  # (n_features,)
         logistic = LogisticRegression(C=MULTICLASS_C, max_iter=3000, class_weight=class_weight)
-        logistic.fit(x @ sparse.diags(scale), labels)
+        coef = _fit_used_columns(logistic, x @ sparse.diags(scale), labels)
         # a class absent from training has no row in coef_: weight 0 and the lowest bias
         weights = np.zeros((n_features, n_classes), np.float32)
         bias = np.full(n_classes, logistic.intercept_.min() - 20)
-        weights[:, logistic.classes_] = logistic.coef_.T * scale[:, None]
+        weights[:, logistic.classes_] = coef.T * scale[:, None]
         bias[logistic.classes_] = logistic.intercept_
         return cls(weights, bias, ngram_max, n_features)
 
@@ -162,6 +162,18 @@ class NBLogistic:
         weights = np.load(folder / WEIGHTS, allow_pickle=False)
         bias = np.array(spec["bias"]) if isinstance(spec["bias"], list) else spec["bias"]
         return cls(weights, bias, spec["ngram_max"], spec["n_features"])
+
+
+def _fit_used_columns(logistic: LogisticRegression, x, labels: np.ndarray) -> np.ndarray:
+    """Fit `logistic` on the columns of `x` that occur; its coef_ with every column,
+    (rows of coef_, x's columns). The rest of the 2^20-2^22 buckets would get weight 0
+    anyway (no gradient but the L2 penalty's, from 0), yet each solver iteration would
+    pay for all of them: on a small corpus nearly all of its time."""
+    used = np.flatnonzero(x.getnnz(axis=0))
+    logistic.fit(x[:, used], labels)
+    coef = np.zeros((logistic.coef_.shape[0], x.shape[1]))
+    coef[:, used] = logistic.coef_
+    return coef
 
 
 def ngram_features(seqs: Sequence[np.ndarray], ngram_max: int, n_features: int):

@@ -76,7 +76,16 @@ class Variant:
 
 
 def variants(name: str, base: Config, vectors: Path | None = None) -> tuple[Variant, ...]:
-    """The rows of experiment `name`; the base itself is the row without changes."""
+    """The rows of experiment `name`; a row the base already is has no changes (it is
+    the base's run, and the answer compares the others with it)."""
+    rows = _rows(name, base, vectors)
+    return tuple(
+        Variant(row.label, {k: v for k, v in row.changes.items() if getattr(base, k) != v})
+        for row in rows
+    )
+
+
+def _rows(name: str, base: Config, vectors: Path | None) -> tuple[Variant, ...]:
     if name == "maxlen":
         lengths = tuple(Variant(f"max_len={n}", {"max_len": n}) for n in (100, 200, 400, 800))
         return (*lengths, Variant("whole review", {"max_len": WHOLE}))
@@ -91,29 +100,22 @@ def variants(name: str, base: Config, vectors: Path | None = None) -> tuple[Vari
             ),
         )
     if name == "units":
-        grid = [
-            (u, d, _unless_base(base, units=u, units2=u // 2, dropout=d))
+        return tuple(
+            Variant(
+                f"units {u}/{u // 2}, dropout {d}", {"units": u, "units2": u // 2, "dropout": d}
+            )
             for u in UNITS
             for d in DROPOUTS
-        ]
-        return tuple(
-            Variant(f"units {u}/{u // 2}, dropout {d}{'' if changes else ' (base)'}", changes)
-            for u, d, changes in grid
         )
     if name == "conv-gru":
         return (
-            Variant("GRU (stacked)"),
+            Variant("GRU (stacked)", {"arch": "stacked"}),
             Variant("Conv1D + GRU", {"arch": "conv_gru"}),
             Variant("Conv1D + GRU, no mask", {"arch": "conv_gru", "mask": False}),
         )
     if name == "embeddings":
         return embedding_variants(vectors)
     return (Variant("base"),)  # threshold: sweeps the base's predictions
-
-
-def _unless_base(base: Config, **changes) -> dict:
-    """`changes` without the fields the base already has (its row is the base's run)."""
-    return {k: v for k, v in changes.items() if getattr(base, k) != v}
 
 
 def lstm_units_like_gru(base: Config) -> tuple[int, int]:
