@@ -448,16 +448,6 @@ def still_learning(results: dict) -> list[str]:
     ]
 
 
-THRESHOLD_COLUMNS = {
-    "threshold": "threshold",
-    "val_accuracy": "validation accuracy",
-    "accuracy": "test accuracy",
-    "precision": "test precision",
-    "recall": "test recall",
-    "f1": "test F1",
-}
-
-
 def to_markdown(results: dict) -> str:
     """The answer, then the results table, each cell `mean ± std` over the seeds."""
     if results["experiment"] == "threshold":
