@@ -525,38 +525,44 @@ def _plot(results: dict, path: Path) -> None:
     plots.experiment_bars(results["rows"], metrics, f"experiment {results['experiment']}", path)
 
 
-def overview(folder: Path) -> dict[str, dict]:
-    """The committed results under `folder` (experiments/<name>/results.json) by name, in
-    the order of NAMES."""
-    found = {p.parent.name: read_json(p) for p in Path(folder).glob("*/results.json")}
-    return {name: found[name] for name in NAMES if name in found}
-
-
 def write_overview(folder: Path, out: Path) -> Path:
-    """`out` (markdown): each experiment's question and two-line answer, and one chart of
-    test accuracy against seconds per epoch for every variant of every experiment
+    """`out` (markdown): each of the tutorial's questions with the two-line answer of its
+    experiment's results under `folder` (experiments/<name>/results.json), or the command
+    still to run when there is none from converged runs; one chart of test accuracy
+    against seconds per epoch for every variant of every answered experiment
     (`overview.png` beside the results)."""
-    results = overview(folder)
-    points = {
-        name: [
-            (row["variant"], row["seconds_per_epoch"]["mean"], row["accuracy"]["mean"])
-            for row in found["rows"]
-        ]
-        for name, found in results.items()
-        if name != "threshold"
-    }
-    chart = Path(folder) / "overview.png"
-    plots.accuracy_against_time(points, chart)
-    lines = ["# The tutorial's questions, answered", ""]
-    for name, found in results.items():
-        where = os.path.relpath(Path(folder) / name / "results.md", Path(out).parent)
-        lines += [f"## {found['question']} ([`{name}`]({where}))", ""]
+    here = Path(out).parent
+    lines = [
+        "# The tutorial's questions, answered",
+        "",
+        "Written by `gru-sentiment experiment overview` from `experiments/*/results.json`; "
+        "how the experiments are designed: [results.md](results.md#the-tutorials-experiments).",
+        "",
+    ]
+    points = {}
+    for name in NAMES:
+        path = Path(folder) / name / "results.json"
+        found = read_json(path) if path.is_file() else {}
+        lines += [f"## {QUESTIONS[name]} (`{name}`)", ""]
+        if "conclusion" not in found or still_learning(found):  # none, or not converged
+            lines += [
+                "Not answered yet: no converged runs. "
+                f"`gru-sentiment experiment {name} --full` (or `bench/experiments.sh`).",
+                "",
+            ]
+            continue
         lines += [*found["conclusion"], ""]
-        lines += [f"Measured on: {found['machine']}.", ""]
-    lines.append(
-        f"![accuracy against seconds per epoch]({os.path.relpath(chart, Path(out).parent)})"
-    )
-    write_text(out, "\n".join(lines) + "\n")
+        where = os.path.relpath(path.with_name("results.md"), here)
+        lines += [f"[The table]({where}); measured on {found['machine']}.", ""]
+        if name != "threshold":
+            points[name] = [
+                (row["variant"], row["seconds_per_epoch"]["mean"], row["accuracy"]["mean"])
+                for row in found["rows"]
+            ]
+    if points:
+        chart = plots.accuracy_against_time(points, Path(folder) / "overview.png")
+        lines.append(f"![accuracy against seconds per epoch]({os.path.relpath(chart, here)})")
+    write_text(out, "\n".join(lines).rstrip() + "\n")
     return out
 
 
