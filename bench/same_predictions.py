@@ -43,6 +43,7 @@ for name, extra in runs.items():
 
 
 def train(src: Path, out: Path) -> None:
+    out.mkdir(parents=True)
     env = {**os.environ, "PYTHONPATH": str(src), "GRU_SENTIMENT_HOME": str(out / "home")}
     command = [sys.executable, "-c", TRAIN, str(out), str(REPO / "tests")]
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
