@@ -155,7 +155,7 @@ def test_embeddings_from_a_vectors_file(corpus, experiments_dir, tmp_path):
     )
     scratch, pretrained = (r["changes"] for r in results["rows"])
     assert scratch == {}  # the base's own dimension
-    assert pretrained == {"embed_dim": 8, "vectors": str(vectors.resolve())}
+    assert pretrained == {"vectors": str(vectors.resolve())}
     assert "embedding initialised from" in result.output
 
 
