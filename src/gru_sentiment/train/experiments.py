@@ -302,7 +302,6 @@ def _summarise(variant: Variant, run_dirs: list[Path]) -> dict:
         metrics = read_json(run_dir / runs.METRICS)
         measures = {k: metrics[k] for k in COLUMNS if k in metrics}
         measures["seconds_per_epoch"] = steady_seconds_per_epoch(run_dir)
-        measures["epochs_run"] = len(_history(run_dir))
         measures["truncated"] = float(read_predictions(run_dir)["test"].truncated.mean())
         seed = read_json(run_dir / runs.CONFIG)["seed"]
         per_run.append({"run": _relative(run_dir), "seed": seed, **measures})
