@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from gru_sentiment.cli import app
 from gru_sentiment.config import preset
-from gru_sentiment.data.text import TextEncoder
+from gru_sentiment.data.text import RESERVED, TextEncoder
 from gru_sentiment.io import runs
 from gru_sentiment.train import pretrain as pretraining
 
@@ -143,6 +143,24 @@ def test_the_classifier_starts_from_the_lm_weights(lm_folder, encoded):
     np.testing.assert_array_equal(
         classifier.get_layer("embedding").get_weights()[0], lm.embedding.get_weights()[0]
     )
+
+
+def test_the_lm_continues_a_prefix_as_its_full_softmax_does(lm_folder, encoded):
+    from gru_sentiment.model.language_model import continue_text
+
+    encoder, ids = encoded
+    lm = pretraining.load_lm(lm_folder, LM, encoder)
+    prefix = ids["validation"][0][:5]  # <start> and 4 words
+    greedy = continue_text(lm, prefix, 4, top_k=1)
+    assert list(greedy[:5]) == list(prefix)
+    for t in range(5, 9):  # each step: the argmax of the full softmax on exactly greedy[:t]
+        logits = np.array(lm.logits(greedy[None, :t]))[0, -1, 0]
+        logits[: len(RESERVED)] = -np.inf
+        assert greedy[t] == logits.argmax()
+    # It learned the cycle: the next word is the one the cycle puts after the last.
+    cycle, last = CYCLE.split(), encoder.decode(prefix[-1:])
+    assert cycle.count(last) == 1
+    assert encoder.decode(greedy[5:6]) == cycle[(cycle.index(last) + 1) % len(cycle)]
 
 
 def test_an_lm_of_another_vocabulary_or_shape_is_refused(lm_folder, texts):

@@ -27,7 +27,7 @@ import numpy as np
 from keras import ops
 
 from ..config import Config
-from ..data.text import PAD_ID, START_ID, UNK_ID
+from ..data.text import PAD_ID, RESERVED
 from ..errors import ConfigError
 from ..runtime import data_replicas
 
@@ -196,14 +196,20 @@ def continue_text(
     """`prefix` ids followed by `n_tokens` sampled from the forward model (top-k sampling;
     reserved ids never drawn): what the language model expects next."""
     rng = np.random.default_rng(seed)
-    ids = list(prefix)
-    for _ in range(n_tokens):
-        logits = ops.convert_to_numpy(lm.logits(np.array([ids], np.int32)))[0, -1, 0]
-        logits[[PAD_ID, START_ID, UNK_ID, UNK_ID + 1]] = -np.inf
+    table = ops.convert_to_numpy(lm.embedding.embeddings)  # (V, E)
+    bias = ops.convert_to_numpy(lm.out_bias)  # (V,)
+    # One fixed width for every step (one trace, not one per length): the forward state at
+    # step t has read ids[..t] only, so the padding after it changes nothing.
+    ids = np.zeros((1, len(prefix) + n_tokens), np.int32)
+    ids[0, : len(prefix)] = prefix
+    for t in range(len(prefix), ids.shape[1]):
+        state = ops.convert_to_numpy(lm.hidden(ids))[0, t - 1, 0]  # (E,): has read ids[..t-1]
+        logits = table @ state + bias  # (V,)
+        logits[: len(RESERVED)] = -np.inf  # padding, start, unknown, unused: never drawn
         top = np.argpartition(logits, -top_k)[-top_k:]
         p = np.exp(logits[top] - logits[top].max())
-        ids.append(int(rng.choice(top, p=p / p.sum())))
-    return np.array(ids, np.int32)
+        ids[0, t] = rng.choice(top, p=p / p.sum())
+    return ids[0]
 
 
 def transfer(lm: BiGRULanguageModel, classifier: keras.Model) -> None:
