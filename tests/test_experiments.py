@@ -1,3 +1,4 @@
+import dataclasses
 import json
 from pathlib import Path
 
@@ -7,12 +8,14 @@ from conftest import TINY, make_jsonl, review
 from typer.testing import CliRunner
 
 from gru_sentiment.cli import app
-from gru_sentiment.config import preset
+from gru_sentiment.config import Config, preset
+from gru_sentiment.data.splits import DataSpec
 from gru_sentiment.io import runs
 from gru_sentiment.model.networks import count_params
 from gru_sentiment.train.experiments import (
     UNITS,
     conclusion,
+    config_key,
     lstm_units_like_gru,
     variants,
     write_overview,
@@ -188,6 +191,18 @@ def test_rows_are_means_over_seeds_and_runs_are_reused(corpus, experiments_dir):
     again, rerun = experiment("conv-gru", corpus, out, "--seeds", "2")
     assert again.output.count("complete, reusing it") == 6 and "loading data" not in again.output
     assert rerun["rows"] == results["rows"]
+
+
+@pytest.mark.parametrize("value, same_key", [("off", True), ("on", False)])
+def test_a_field_added_later_changes_no_key(value, same_key, monkeypatch):
+    """A new option that keeps the old behaviour by default leaves the runs of a grid
+    that took hours where they are (runs.ADDED_FIELDS records what older runs had)."""
+    cfg, spec = preset("tutorial"), DataSpec(path="reviews.jsonl")
+    key = config_key(cfg, spec)
+    grown = dataclasses.asdict(cfg) | {"new_option": value}
+    monkeypatch.setattr(Config, "to_dict", lambda self: grown)
+    monkeypatch.setitem(runs.ADDED_FIELDS["config"], "new_option", "off")
+    assert (config_key(cfg, spec) == key) is same_key
 
 
 def test_the_overview_answers_from_converged_results_only(corpus, experiments_dir, tmp_path):

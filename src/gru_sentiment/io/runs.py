@@ -88,6 +88,13 @@ ADDED_FIELDS = {
 }
 
 
+def settled(part: str, values: dict) -> dict:
+    """`values` (a record's "config" or "data") without the added fields that hold the
+    value runs had before those fields existed."""
+    added = ADDED_FIELDS.get(part, {})
+    return {k: v for k, v in values.items() if k not in added or added[k] != v}
+
+
 def differences(run_dir: Path, record: dict) -> list[str]:
     """The fields of `record` ({"config": {...}, "data": {...}}) in which the run in
     `run_dir` differs, as "config.max_len", "data.path", ...; all of them when its
@@ -102,8 +109,7 @@ def differences(run_dir: Path, record: dict) -> list[str]:
     for part, values in record.items():
         old = previous.get(part)
         if isinstance(values, dict) and isinstance(old, dict):
-            added = ADDED_FIELDS.get(part, {})
-            old = {k: v for k, v in added.items() if k in values} | old
+            values, old = settled(part, values), settled(part, old)
             keys = sorted(set(values) | set(old))
             changed += [f"{part}.{k}" for k in keys if values.get(k) != old.get(k)]
         elif values != old:

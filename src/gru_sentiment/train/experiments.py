@@ -264,8 +264,12 @@ def _train_variants(
 
 
 def config_key(cfg: Config, spec: DataSpec) -> str:
-    """Short hash of everything that defines a run but its seed."""
-    defining = {"config": {**cfg.to_dict(), "seed": None}, "data": spec.__dict__}
+    """Short hash of everything that defines a run but its seed; a field added later
+    that holds the value older runs had changes no key (a grid takes hours: a new option
+    must not restart it)."""
+    config = runs.settled("config", cfg.to_dict())
+    config.pop("seed")
+    defining = {"config": config, "data": runs.settled("data", spec.__dict__)}
     return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -273,8 +277,7 @@ def train_or_reuse(cfg: Config, run_dir: Path, spec: DataSpec, log: Callable) ->
     """Train `cfg` into `run_dir`, resuming an unfinished run; a complete one of the same
     config and data is reused, one of another refused."""
     if runs.is_complete(run_dir):
-        record = read_json(run_dir / runs.CONFIG)
-        if record["config"] != cfg.to_dict() or record["data"] != spec.__dict__:
+        if runs.differences(run_dir, {"config": cfg.to_dict(), "data": spec.__dict__}):
             raise RunError(
                 f"{run_dir} holds a complete run of another configuration or data; remove it"
             )
