@@ -30,7 +30,7 @@ from ..errors import DataError
 from ..inference.model import check_safe, read_classes
 from ..inference.scoring import output_columns, predict_rows
 from ..io.files import UMASK
-from .session import connect
+from .session import connect, use_assigned_cores
 from .shards import output_name, read_shard, write_shard
 
 # The CPU slot of the task reading the input: without one beyond the workers', a pool
@@ -128,14 +128,9 @@ class Scorer:
     scored through `predict_rows`, as local `predict` does."""
 
     def __init__(self, run_dir: str, long: str | None, cpu: bool):
-        import ray
-
         from ..runtime import prepare
 
-        # TensorFlow sizes its thread pool by the machine's cores, and workers sharing a
-        # machine would fight over them: each uses the cores Ray gave it.
-        cores = int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1))
-        os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(max(1, cores)))
+        use_assigned_cores()
         prepare(cpu)
         from ..inference.model import SentimentModel
 

@@ -69,3 +69,13 @@ def connect(address: str | None, cpus: int) -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
+
+
+def use_assigned_cores() -> None:
+    """Size TensorFlow's thread pool by the CPUs Ray gave this worker (call before
+    TensorFlow is imported): by default it takes every core of the machine, and workers
+    sharing one would fight over them (a small GRU's steps barely use two threads)."""
+    import ray
+
+    cores = int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1))
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(max(1, cores)))

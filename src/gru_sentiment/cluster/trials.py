@@ -16,7 +16,7 @@ from ..errors import GruSentimentError
 from ..io import runs
 from ..io.files import read_json
 from ..train.experiments import Job, TrainAll, train_or_reuse
-from .session import connect
+from .session import connect, use_assigned_cores
 
 POLL_SECONDS = 1.0  # how often a trial looks for a newly checkpointed epoch
 
@@ -32,6 +32,7 @@ def train_reporting(
     (epoch, val_accuracy, ...) as the epoch is checkpointed; the run's metrics."""
     from ..runtime import prepare
 
+    use_assigned_cores()
     prepare()
     failure: list[BaseException] = []
 
