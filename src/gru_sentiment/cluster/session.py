@@ -74,7 +74,7 @@ def connect(address: str | None, cpus: int) -> Iterator[None]:
 def use_assigned_cores() -> None:
     """Size TensorFlow's thread pool by the CPUs Ray gave this worker (call before
     TensorFlow is imported): by default it takes every core of the machine, and workers
-    sharing one would fight over them (a small GRU's steps barely use two threads)."""
+    sharing one would fight over them."""
     import ray
 
     cores = int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1))
