@@ -37,6 +37,7 @@ from gru_sentiment.errors import ConfigError, GruSentimentError
         ({"keep": "middle"}, "keep must be one of head, tail, head+tail"),
         ({"dropout": 1.0}, "dropout must be in [0, 1)"),
         ({"padding": "pre", "mask": True}, "mask=true needs padding=post"),
+        ({"teacher": "hybrid"}, "set distill_unlabeled (the number of them) too"),
     ],
 )
 def test_every_field_is_checked(change, message):

@@ -241,3 +241,25 @@ def test_train_refuses_the_current_folder_before_reading_data(tmp_path, monkeypa
     result = runner.invoke(app, ["train", "--out", ".", "--force", *TINY])
     assert result.exit_code == 2 and "the current, a parent or the home folder" in result.output
     assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("vectors={vectors}", "has 3-dimensional vectors; pass --set embed_dim=3"),
+        ("teacher={tmp}", "is neither a preset (tutorial, recurrent, hybrid, student) nor a"),
+    ],
+)
+def test_a_bad_start_is_refused_before_the_run_folder_is_touched(
+    setting, message, tmp_path, corpus_jsonl
+):
+    vectors = tmp_path / "three.vec"
+    vectors.write_text("2 3\ngood 0.1 0.2 0.3\nbad 0.3 0.2 0.1\n")
+    out = tmp_path / "run"
+    args = ["train", "--data", str(corpus_jsonl), "--out", str(out), *TINY, *QUICK]
+    args += ["--set", "distill_unlabeled=10"]  # a teacher needs reviews to label
+    args += ["--set", setting.format(vectors=vectors, tmp=tmp_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not out.exists()

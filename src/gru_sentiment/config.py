@@ -124,6 +124,11 @@ class Config:
             )
         if self.pretrain_lm and (self.cell != "gru" or self.arch == "conv_gru"):
             raise ConfigError("pretrain_lm=true needs cell=gru and arch stacked or pooled")
+        if self.teacher is not None and self.distill_unlabeled == 0:
+            raise ConfigError(
+                "a teacher labels the unlabeled reviews the network learns from: set "
+                "distill_unlabeled (the number of them) too"
+            )
         if self.padding == "pre" and self.mask:
             raise ConfigError("mask=true needs padding=post (left-padded masks break cuDNN GRUs)")
         return self

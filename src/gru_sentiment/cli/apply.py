@@ -76,7 +76,8 @@ def predict(
         typer.Option(help="local (this process) or ray (Ray Data workers; the cluster extra)."),
     ] = "local",
     workers: Annotated[
-        int | None, typer.Option(help="--engine ray: scoring workers, a model each [default: 2].")
+        int | None,
+        typer.Option(help="--engine ray: scoring workers, a model each.", show_default="2"),
     ] = None,
     address: Annotated[
         str | None,
@@ -87,7 +88,9 @@ def predict(
     ] = None,
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help=f"--engine ray: {' | '.join(FORMATS)} [default: parquet]."),
+        typer.Option(
+            "--format", help=f"--engine ray: {' | '.join(FORMATS)}.", show_default="parquet"
+        ),
     ] = None,
     cpu: CpuOpt = False,
 ) -> None:

@@ -32,7 +32,9 @@ from .common import (
 def train(
     preset_name: Annotated[
         str | None,
-        typer.Option("--preset", help=f"One of: {', '.join(PRESETS)} [default: {DEFAULT_PRESET}]."),
+        typer.Option(
+            "--preset", help=f"One of: {', '.join(PRESETS)}.", show_default=DEFAULT_PRESET
+        ),
     ] = None,
     preset_file: Annotated[
         Path | None,
@@ -244,8 +246,9 @@ def pretrain(
 ) -> None:
     """Pretrain a forward + backward GRU language model on the train and unlabeled texts.
 
-    `train` with a preset that sets pretrain_lm (recurrent, hybrid) starts its embedding and
-    encoder from it; the cached LM is reused, or pass --lm LM_DIR. Resumes if killed.
+    `train --lm LM_DIR` starts the classifier's embedding and encoder from it (so does
+    `train --set pretrain_lm=true` with the same --set lm_* values: it finds this LM in the
+    cache). Resumes if killed.
 
     Example: gru-sentiment pretrain --data aclImdb_v1.tar.gz --set lm_tokens=2000000
     """
@@ -268,3 +271,5 @@ def pretrain(
         f"{last['tokens_per_s']:,.0f} tokens/s"
     )
     typer.echo(f"language model: {folder}")
+    sets = "".join(f" --set {assignment}" for assignment in set_ or [])
+    typer.echo(f"use it: gru-sentiment train --preset {preset_name}{sets} --lm {folder}")

@@ -66,6 +66,7 @@ def train_run(
     run_dir = Path(run_dir)
     cfg = run_config(cfg, lm)
     runs.check_destination(run_dir)
+    check_vectors(cfg)
     splits = load_data(spec, cfg, log)
     teacher = teacher_folder(cfg, spec, splits, log)  # before the seed: it trains a model
     record = {"config": cfg.to_dict(), "data": spec.__dict__}
@@ -98,6 +99,19 @@ def train_run(
         return found
 
 
+def check_vectors(cfg: Config) -> None:
+    """Refuse a vector file the embedding cannot take before the run folder is claimed
+    (a bad input loses nothing, not even an unfinished run)."""
+    if cfg.vectors and not cfg.pretrain_lm:
+        from ..model.embeddings import vector_dim
+
+        dim = vector_dim(cfg.vectors)
+        if dim != cfg.embed_dim:
+            raise ConfigError(
+                f"{cfg.vectors} has {dim}-dimensional vectors; pass --set embed_dim={dim}"
+            )
+
+
 def run_config(cfg: Config, lm: Path | None) -> Config:
     """The config a run records: starting from a given language model `lm` replaces
     word2vec with the LM start."""
@@ -111,7 +125,14 @@ def teacher_folder(cfg: Config, spec: DataSpec, splits: Splits, log: Log) -> Pat
     model (or when there is nothing to distil), the folder `cfg.teacher` names, or, when
     it names a preset, that preset trained with this seed on the same data, in the cache
     (reused when there: one teacher serves every student of that seed)."""
-    if not cfg.teacher or not cfg.distill_unlabeled or not splits.unlabeled:
+    if not cfg.teacher:  # validate(): a teacher comes with distill_unlabeled > 0
+        return None
+    if cfg.teacher not in PRESETS and not runs.is_complete(Path(cfg.teacher)):
+        raise ConfigError(
+            f"teacher {cfg.teacher!r} is neither a preset ({', '.join(PRESETS)}) nor a "
+            "complete run folder"
+        )
+    if not splits.unlabeled:
         return None
     if cfg.teacher not in PRESETS:
         return Path(cfg.teacher)
@@ -216,11 +237,6 @@ def initialise(
         from ..model.embeddings import embedding_matrix
 
         matrix, coverage = embedding_matrix(cfg.vectors, encoder, cfg.vocab_size, cfg.seed)
-        if matrix.shape[1] != cfg.embed_dim:
-            raise ConfigError(
-                f"{cfg.vectors} has {matrix.shape[1]}-dimensional vectors; "
-                f"pass --set embed_dim={matrix.shape[1]}"
-            )
         model.get_layer("embedding").set_weights([matrix])
         log(f"embedding initialised from {cfg.vectors}: {coverage:.1%} of the vocabulary found")
     elif cfg.pretrain_word2vec:
