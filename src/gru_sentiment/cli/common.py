@@ -14,7 +14,6 @@ import typer
 
 from ..config import Config, parse_overrides, preset
 from ..errors import GruSentimentError
-from ..evaluation.metrics import headline
 from ..io.terminal import printable
 
 DataOpt = Annotated[
@@ -90,6 +89,8 @@ def resolve_config(name: str, overrides: list[str], **flags) -> Config:
 
 
 def print_headline(metrics: dict, run_dir: Path) -> None:
+    from ..evaluation.metrics import headline  # scikit-learn: only once a run is done
+
     shown = [(k, metrics.get(k)) for k in headline(metrics)]
     typer.echo("test: " + ", ".join(f"{k} {v:.4f}" for k, v in shown if v is not None))
     typer.echo(f"run folder: {run_dir}")

@@ -27,8 +27,6 @@ from ..evaluation.predictions import read_predictions
 from ..io import runs
 from ..io.files import read_json, write_json, write_text
 from ..model.embeddings import vector_dim
-from ..report import plots
-from .pipeline import train_run
 
 NAMES = ("maxlen", "cell", "units", "conv-gru", "threshold", "embeddings")
 # Defaults: a subset that finishes in minutes on 2 CPU cores; --full uses all the data.
@@ -190,6 +188,8 @@ def run_experiment(
     into `out`. Runs go to `runs_dir`, shared between experiments. `run_dirs`: trained
     runs for `threshold` (otherwise it trains the base); `vectors`: a GloVe / fastText
     text file for `embeddings` (otherwise word2vec); `train_all`: how the runs train."""
+    from ..report import plots  # matplotlib: not for the CLI's help, which reads NAMES
+
     if name not in NAMES:
         raise ValueError(f"unknown experiment {name!r} (choose from: {', '.join(NAMES)})")
     if spec.target != "label" or Path(spec.path or "").suffix.lower() in TABLE_SUFFIXES:
@@ -283,6 +283,8 @@ def train_or_reuse(cfg: Config, run_dir: Path, spec: DataSpec, log: Callable) ->
             )
         log("complete, reusing it")
         return
+    from .pipeline import train_run
+
     train_run(cfg, run_dir, spec, log=log)
 
 
@@ -512,6 +514,8 @@ def _cell(key: str, stat: dict) -> str:
 
 
 def _plot(results: dict, path: Path) -> None:
+    from ..report import plots
+
     if results["experiment"] == "threshold":
         n = len(results["chosen"])
         curves = {
@@ -533,6 +537,8 @@ def write_overview(folder: Path, out: Path) -> Path:
     still to run when there is none from converged runs; one chart of test accuracy
     against seconds per epoch for every variant of every answered experiment
     (`overview.png` beside the results)."""
+    from ..report import plots
+
     here = Path(out).parent
     lines = [
         "# The tutorial's questions, answered",
