@@ -232,3 +232,15 @@ def test_jsonl_lines_that_are_not_objects_are_skipped_and_counted(tmp_path):
     corpus = splits.load_corpus(path)
     assert len(corpus["train"]) + len(corpus["test"]) == 10
     assert corpus.skipped == {"c.jsonl: invalid JSON": len(bad)}
+
+
+def test_a_runs_data_is_found_from_another_folder(tmp_path, monkeypatch):
+    """A run trained with `--data reviews.csv` in one folder, evaluated from another: the
+    absolute `source` stands in for the relative path that is not here."""
+    (tmp_path / "reviews.csv").write_text("text,label\n")
+    record = {"data": {"path": "reviews.csv"}, "source": str(tmp_path / "reviews.csv")}
+    monkeypatch.chdir(tmp_path)
+    assert splits.DataSpec.of_run(record).path == "reviews.csv"  # where train ran: as recorded
+    monkeypatch.chdir(tmp_path.parent)
+    assert splits.DataSpec.of_run(record).path == str(tmp_path / "reviews.csv")
+    assert splits.DataSpec.of_run({"data": {"path": "gone.csv"}}).path == "gone.csv"

@@ -47,6 +47,17 @@ class DataSpec:
         """The spec a run recorded in its config.json."""
         return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
 
+    @classmethod
+    def of_run(cls, record: dict) -> DataSpec:
+        """The data a run read, from its whole config.json: the recorded path may be
+        relative to where train ran, so when it is not here, `source` (the absolute path
+        it was read from) stands in."""
+        spec = cls.from_record(record.get("data", {}))
+        source = record.get("source")
+        if not (spec.path and Path(spec.path).exists()) and source and Path(source).exists():
+            spec.path = source
+        return spec
+
 
 SPLIT_ORDER = ("train", "validation", "test")
 

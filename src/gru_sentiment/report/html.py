@@ -215,13 +215,10 @@ def _load_run(run_dir: Path) -> _Run:
 
 def _load_splits(run: _Run) -> tuple[Splits | None, str | None]:
     """The run's splits reloaded from its recorded data, or a one-line reason why not."""
-    spec = DataSpec.from_record(run.record.get("data", {}))
-    # The recorded path may be relative to where train ran; `source` is where it was read.
-    candidates = [p for p in (spec.path, run.record.get("source")) if p and Path(p).exists()]
-    if not candidates:
+    spec = DataSpec.of_run(run.record)
+    if not (spec.path and Path(spec.path).exists()):
         return None, f"the data of this run ({spec.path or run.record.get('source')}) is not here"
     try:
-        spec.path = candidates[0]
         return load_splits(spec, run.cfg.seed, run.cfg.val_fraction, unlabeled=False), None
     except DataError as err:
         return None, f"the data of this run could not be loaded: {err}"

@@ -489,7 +489,7 @@ def evaluate_run(run_dir: Path, data_path: str | None = None, log: Log = print) 
     from ..inference.model import SentimentModel
 
     model = SentimentModel.load(run_dir)
-    spec = DataSpec.from_record(model.record["data"])
+    spec = DataSpec.of_run(model.record)
     spec.path = data_path or spec.path
     test = load_splits(spec, model.cfg.seed, model.cfg.val_fraction, unlabeled=False).test
     probs, _ = model.score(test.texts, model.cfg.keep)
