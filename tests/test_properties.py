@@ -10,8 +10,9 @@ import numpy as np
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from gru_sentiment.config import KEEP
 from gru_sentiment.data import splits, tables
-from gru_sentiment.data.text import KEEP, START_ID, TextEncoder, fit_length, pad
+from gru_sentiment.data.text import START_ID, TextEncoder, fit_length, pad
 from gru_sentiment.errors import DataError
 from gru_sentiment.model.linear import ngram_features
 

@@ -152,11 +152,16 @@ def test_a_killed_and_resumed_run_is_one_tensorboard_log_and_one_mlflow_run(
 @pytest.mark.parametrize(
     ("option", "module", "message"),
     [
-        ("--mlflow", "mlflow", "--mlflow needs MLflow: pip install -e '.[mlflow]'"),
+        (
+            "--mlflow",
+            "mlflow",
+            "--mlflow needs the mlflow extra (mlflow is missing): pip install -e '.[mlflow]'",
+        ),
         (
             "--tensorboard",
             "tensorboard",
-            "--tensorboard needs TensorBoard: pip install -e '.[tensorboard]'",
+            "--tensorboard needs the tensorboard extra (tensorboard is missing): "
+            "pip install -e '.[tensorboard]'",
         ),
     ],
 )

@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields
 
 from .errors import ConfigError
 
+KEEP = ("head", "tail", "head+tail")  # the part of a review longer than max_len that is read
+
 
 @dataclass(frozen=True)
 class Config:
@@ -157,7 +159,7 @@ ARCHS = ("stacked", "conv_gru", "pooled")
 MONITORS = ("val_loss", "val_accuracy")
 CHOICES = {
     "padding": ("post", "pre"),
-    "keep": ("head", "tail", "head+tail"),
+    "keep": KEEP,
     "arch": ARCHS,
     "cell": ("gru", "lstm"),
     "pooling": ("max", "mean", "max+mean"),
@@ -222,7 +224,7 @@ PRESETS: dict[str, Config] = {
         pretrain_word2vec=True,
         distill_unlabeled=30_000,
         # patience 2: validation loss is noisy around epoch 3; 4 epochs of 50,000 reviews
-        # keep `make run` within 10 minutes (docs/decisions.md)
+        # keep `make run` near 10 minutes (10.5-11.2 measured: docs/results.md)
         epochs=4,
         patience=2,
         lr_patience=1,

@@ -10,7 +10,8 @@ numpy, onnxruntime and tokenizers only: no TensorFlow, no Keras, no scikit-learn
 
 or from a shell, one JSON line per input line: `python -m gru_sentiment.portable BUNDLE`.
 Install with `pip install 'gru-sentiment[portable]'`, or in a slim image without
-TensorFlow: `pip install --no-deps gru-sentiment numpy tokenizers onnxruntime`.
+TensorFlow: `pip install --no-deps gru-sentiment`, then `pip install numpy tokenizers
+onnxruntime` (with their dependencies).
 The probabilities are the run's own (the export checks it, within 1e-5), and so are the
 fields of each prediction (those of `SentimentModel.predict`). Two classes: `probability`
 is P(positive) and the label is decided at the run's threshold; three or more: the label
@@ -29,7 +30,7 @@ import numpy as np
 from .data.ngrams import ngram_logits
 from .data.tables import text_error
 from .data.text import TextEncoder, fit_length, pad
-from .errors import RunError
+from .errors import RunError, require
 from .evaluation.decision import verdict
 from .io.files import read_json, sha256
 from .model.stack import Stack
@@ -96,12 +97,9 @@ class PortableModel:
             path = (folder / name).resolve()
             if folder.resolve() not in path.parents or not path.is_file() or sha256(path) != digest:
                 raise RunError(f"{folder / name} is missing or changed since export")
-        try:
-            import onnxruntime
-        except ImportError:
-            raise RunError(
-                "the portable scorer needs ONNX Runtime: pip install 'gru-sentiment[portable]'"
-            ) from None
+        require("the portable scorer", "portable", "onnxruntime", error=RunError)
+        import onnxruntime
+
         session = onnxruntime.InferenceSession(
             str(folder / spec["network"]["file"]), providers=["CPUExecutionProvider"]
         )

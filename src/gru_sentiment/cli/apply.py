@@ -16,7 +16,7 @@ import typer
 
 from ..cluster.session import ENGINES, require
 from ..cluster.shards import FORMATS
-from ..data.text import KEEP
+from ..config import KEEP
 from ..io.terminal import printable
 from .common import CpuOpt, TextColumnOpt, check_positive, fail, load_or_fail
 

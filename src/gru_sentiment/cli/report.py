@@ -36,7 +36,7 @@ def eda(
 ) -> None:
     """Explore the data: class balance, lengths, truncation, unknown words, ratings.
 
-    Example: gru-sentiment eda --data ../shared/data/aclImdb.tar.gz --out eda
+    Example: gru-sentiment eda --data aclImdb_v1.tar.gz --out eda
     """
     check_data_path(data)
     check_positive(max_len=max_len, vocab_size=vocab_size)
@@ -127,7 +127,7 @@ def experiment(
     on this machine or a cluster. `overview` writes docs/experiments.md (or --out) from the
     results under experiments/: each question's answer and one accuracy-against-time chart.
 
-    Example: gru-sentiment experiment maxlen --data ../shared/data/aclImdb.tar.gz
+    Example: gru-sentiment experiment maxlen --data aclImdb_v1.tar.gz
     """
     if name == "overview":
         from ..train.experiments import write_overview

@@ -6,15 +6,14 @@ how to install it, before anything starts.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from .. import errors
 from ..errors import GruSentimentError
 
-INSTALL = "pip install -e '.[cluster]'"
 ENGINES = ("local", "ray")  # where predict and experiment run: this process, or Ray
 
 
@@ -24,13 +23,7 @@ class ClusterError(GruSentimentError):
 
 def require(what: str, *modules: str) -> None:
     """Raise ClusterError unless every module of `modules` imports."""
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except ImportError as err:  # err.name: the module missing, maybe one `name` needs
-            raise ClusterError(
-                f"{what} needs the cluster extra ({err.name or name} is missing): {INSTALL}"
-            ) from None
+    errors.require(what, "cluster", *modules, error=ClusterError)
 
 
 @contextmanager

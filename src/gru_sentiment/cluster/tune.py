@@ -84,8 +84,9 @@ def run_search(
     log(f"wrote {out / 'trials.md'}, trials.json, best.png and best-preset.json")
     complete = sum(row["status"] == "complete" for row in rows)
     log(
-        f"{complete} of {settings.trials} trials complete; the others failed, were stopped "
-        "early by ASHA, or were interrupted (Ctrl+C, --max-minutes): --resume continues them"
+        f"{complete} of {settings.trials} trials complete; the others were stopped early by "
+        "ASHA, failed, or were interrupted (Ctrl+C, --max-minutes): --resume continues the "
+        "failed and interrupted ones"
     )
     return rows
 

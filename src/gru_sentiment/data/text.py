@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
 
+from ..config import KEEP
+
 PAD, START, UNK, UNUSED = "<pad>", "<start>", "<unk>", "<unused>"
 RESERVED = (PAD, START, UNK, UNUSED)
 PAD_ID, START_ID, UNK_ID = 0, 1, 2
@@ -78,9 +80,6 @@ class TextEncoder:
     def decode(self, ids: Sequence[int]) -> str:
         """Ids back to words; reserved ids show as `<pad>`, `<start>`, `<unk>`."""
         return " ".join(self.tokenizer.id_to_token(int(i)) or UNK for i in ids)
-
-
-KEEP = ("head", "tail", "head+tail")  # the part of a review longer than max_len that is read
 
 
 def fit_length(seq: np.ndarray, max_len: int, keep: str = "head") -> np.ndarray:

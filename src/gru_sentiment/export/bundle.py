@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import __version__
 from ..data.text import PAD_ID, START_ID
-from ..errors import RunError
+from ..errors import RunError, require
 from ..inference.model import SentimentModel
 from ..io import runs
 from ..io.files import sha256, write_json
@@ -51,12 +51,7 @@ def export_run(run_dir: Path, fmt: str, out: Path, force: bool = False) -> dict:
     if fmt not in FORMATS:
         raise RunError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if fmt == "onnx":
-        try:
-            import onnx  # noqa: F401
-            import onnxruntime  # noqa: F401
-        except ImportError:
-            message = "export --format onnx needs ONNX: pip install 'gru-sentiment[export]'"
-            raise RunError(message) from None
+        require("export --format onnx", "export", "onnx", "onnxruntime", error=RunError)
     out = Path(out)
     _check_out(out, force)
     model = SentimentModel.load(run_dir)  # refuses incomplete or tampered runs

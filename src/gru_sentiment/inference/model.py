@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..config import Config
+from ..config import KEEP, Config
 from ..data.corpus import CLASS_NAMES
 from ..data.tables import text_error
-from ..data.text import KEEP, START_ID, TextEncoder
+from ..data.text import START_ID, TextEncoder
 from ..errors import RunError
 from ..evaluation.decision import verdict
 from ..io import runs

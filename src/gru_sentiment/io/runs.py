@@ -9,6 +9,8 @@ and the lock a writing process holds on it keeps a second one out.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import shutil
 import stat
@@ -93,6 +95,14 @@ def settled(part: str, values: dict) -> dict:
     value runs had before those fields existed."""
     added = ADDED_FIELDS.get(part, {})
     return {k: v for k, v in values.items() if k not in added or added[k] != v}
+
+
+def key(config: dict, data: dict, length: int = 12) -> str:
+    """Short hash naming a cached run folder by the config and data that define it;
+    settled, so that a field added later at the value older runs had changes no key
+    (a grid of runs takes hours: a new option must not restart it)."""
+    defining = {"config": settled("config", config), "data": settled("data", data)}
+    return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()[:length]
 
 
 def differences(run_dir: Path, record: dict) -> list[str]:

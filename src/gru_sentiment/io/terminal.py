@@ -6,6 +6,11 @@ terminal), bidi overrides that reorder what is shown, or NULs; printed raw they 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+# Where a long job's progress lines go: print, typer.echo, a test's list.append.
+Log = Callable[[str], object]
+
 
 def printable(text: str, newlines: bool = False) -> str:
     """`text` with every non-printable character except the space (and, with `newlines`,

@@ -29,13 +29,14 @@ from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import __version__
+from ..config import KEEP
 from ..data.tables import text_error
 from ..evaluation.metrics import headline
 from ..inference.explain import MAX_TOKENS, class_index, occlusion
 from ..inference.model import Prediction, SentimentModel, keep_mode
 
 STATIC = resources.files("gru_sentiment.serve") / "static"
-Long = Literal["head", "tail", "head+tail"]
+Long = Literal[KEEP]  # Literal["head", "tail", "head+tail"]
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,6 @@ base) trains once.
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -264,13 +262,8 @@ def _train_variants(
 
 
 def config_key(cfg: Config, spec: DataSpec) -> str:
-    """Short hash of everything that defines a run but its seed; a field added later
-    that holds the value older runs had changes no key (a grid takes hours: a new option
-    must not restart it)."""
-    config = runs.settled("config", cfg.to_dict())
-    config.pop("seed")
-    defining = {"config": config, "data": runs.settled("data", spec.__dict__)}
-    return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()[:12]
+    """Short hash of everything that defines a run but its seed."""
+    return runs.key({k: v for k, v in cfg.to_dict().items() if k != "seed"}, spec.__dict__)
 
 
 def train_or_reuse(cfg: Config, run_dir: Path, spec: DataSpec, log: Callable) -> None:

@@ -11,10 +11,8 @@ loaded (bad input loses nothing).
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -35,10 +33,10 @@ from ..io.files import (
     write_json,
     write_text,
 )
+from ..io.terminal import Log
 from .outputs import history_csv, validation_accuracy, versions, write_evaluation
 from .tracking import Tracker, Tracking, track
 
-Log = Callable[[str], object]
 ENCODER_LAYERS = ("embedding", "encoder")
 
 
@@ -141,8 +139,7 @@ def teacher_folder(cfg: Config, spec: DataSpec, splits: Splits, log: Log) -> Pat
     )
     if teacher.teacher in PRESETS:
         raise ConfigError(f"the teacher preset {cfg.teacher} has a teacher preset itself")
-    record = json.dumps({"config": teacher.to_dict(), "data": spec.__dict__}, sort_keys=True)
-    folder = home_dir() / "teachers" / hashlib.sha256(record.encode()).hexdigest()[:20]
+    folder = home_dir() / "teachers" / runs.key(teacher.to_dict(), spec.__dict__, 20)
     if runs.is_complete(folder):
         log(f"using the teacher run {folder}")
         return folder

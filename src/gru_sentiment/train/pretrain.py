@@ -21,7 +21,6 @@ import json
 import shutil
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,12 +31,11 @@ from ..data.text import TextEncoder
 from ..errors import ConfigError, RunError
 from ..io import runs
 from ..io.files import home_dir, read_json, write_atomic, write_json, write_text
+from ..io.terminal import Log
 from ..report import plots
 from .outputs import versions
 
-Log = Callable[[str], object]
 WEIGHTS = "weights.npz"
-HISTORY = "history.csv"
 SAMPLES = "samples.json"
 STATE = "state.json"
 # Tokens between checkpoints and perplexity measurements (at least 4 of them in all).
@@ -225,7 +223,7 @@ def _write_outputs(
     writer = csv.DictWriter(table, fieldnames=list(history[0]), lineterminator="\n")
     writer.writeheader()
     writer.writerows(history)
-    write_text(out / HISTORY, table.getvalue())
+    write_text(out / runs.HISTORY, table.getvalue())
     plots.lm_perplexity(history, out / runs.PLOTS / "perplexity.png")
     samples = []
     for i, review in enumerate(corpus.held_out[:3]):
@@ -277,7 +275,7 @@ def load_lm(folder: Path, cfg: Config, encoder: TextEncoder):
 
 def lm_summary(folder: Path) -> dict:
     """What a run records about the LM it started from (shown in its report)."""
-    with (Path(folder) / HISTORY).open(newline="") as f:
+    with (Path(folder) / runs.HISTORY).open(newline="") as f:
         history = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
     record = read_json(Path(folder) / runs.CONFIG)
     return {

@@ -20,17 +20,18 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from ..config import Config
-from ..errors import GruSentimentError
+from ..errors import GruSentimentError, require
 from ..evaluation.metrics import headline
 from ..io import runs
 from ..io.files import read_json, write_json
+from ..io.terminal import Log
 
 if TYPE_CHECKING:
     import keras
@@ -40,9 +41,6 @@ DEFAULT_MLFLOW = "mlruns"  # a local file store in the current folder, MLflow's 
 EXPERIMENT = "gru-sentiment"  # the MLflow experiment, unless MLFLOW_EXPERIMENT_NAME names one
 MLFLOW_RUN = "mlflow.json"  # in the checkpoint folder: the MLflow run a resumed run continues
 PARAMS_PER_CALL = 100  # MLflow's limit on params in one log_batch
-INSTALL = "pip install -e '.[{extra}]'"
-
-Log = Callable[[str], object]
 
 
 class TrackingError(GruSentimentError):
@@ -77,16 +75,9 @@ class Tracking:
         """Raise TrackingError, naming the extra to install, unless what this asks for
         imports (checked before any data is read)."""
         if self.tensorboard is not None:
-            _require("--tensorboard", "TensorBoard", "tensorboard", "tensorboard")
+            require("--tensorboard", "tensorboard", "tensorboard", error=TrackingError)
         if self.mlflow is not None:
-            _require("--mlflow", "MLflow", "mlflow", "mlflow.tracking")
-
-
-def _require(option: str, what: str, extra: str, module: str) -> None:
-    try:
-        __import__(module)
-    except ImportError:
-        raise TrackingError(f"{option} needs {what}: {INSTALL.format(extra=extra)}") from None
+            require("--mlflow", "mlflow", "mlflow", "mlflow.tracking", error=TrackingError)
 
 
 def tracking_uri(value: str) -> str:
