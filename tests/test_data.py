@@ -178,14 +178,20 @@ def test_one_class_training_set_is_refused_before_a_run_is_written(tmp_path):
 @pytest.mark.parametrize(
     "rows, val_fraction, message",
     [
-        ([("a", 1, "x"), ("b", 0, "x"), ("c", 1, "x")], 0.2, "the test split is empty .*'split'"),
+        ([("a", 1), ("b", 0), ("c", 1)], 0.2, "the test split is empty .*'split'"),
         ([(f"r{i}", i % 2, "train") for i in range(20)], 0.2, "the test split is empty"),
         ([(f"r{i}", i % 2, "test") for i in range(20)], 0.2, "marks no row 'train'"),
-        ([(f"r{i}", i % 2, "x") for i in range(20)], 0.0, "validation split is empty .*fraction"),
+        ([(f"r{i}", i % 2) for i in range(20)], 0.0, "validation split is empty .*fraction"),
+        (
+            [("a", 1, "Train"), ("b", 0, "TEST "), ("c", 1, "valid"), ("d", 0, "")],
+            0.2,
+            "its 'split' column holds '', 'valid'; mark each row train or test",
+        ),
     ],
 )
 def test_empty_split_is_refused_naming_it_and_the_fix(tmp_path, rows, val_fraction, message):
-    path = write_csv(tmp_path / "c.csv", rows, header=("text", "label", "split"))
+    header = ("text", "label", "split")[: len(rows[0])]
+    path = write_csv(tmp_path / "c.csv", rows, header=header)
     spec = splits.DataSpec(str(path))
     with pytest.raises(DataError, match=message):
         splits.load_splits(spec, seed=1, val_fraction=val_fraction, unlabeled=False)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 
-from ..data.tables import READ_SUFFIXES, Row, read_rows, text_error
+from ..data.tables import READ_SUFFIXES, Row, missing_column, read_rows, text_error
 from ..errors import DataError
 from ..inference.scoring import OUTPUT_COLUMNS, output_names, write_rows
 from ..io.files import write_atomic
@@ -54,10 +54,7 @@ def read_shard(path: Path, text_column: str) -> tuple[list[str], Iterator[Row]]:
         raise DataError(f"{path} is not a readable Parquet file: {err}") from None
     columns = table.schema_arrow.names
     if text_column not in columns:
-        raise DataError(
-            f"{path} has no column {text_column!r} (columns: {', '.join(columns)}); "
-            "choose one with --text-column"
-        )
+        raise missing_column(path, text_column, columns, "--text-column")
 
     def rows() -> Iterator[Row]:
         with table:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from ..io.terminal import printable
 from .corpus import CLASS_NAMES, MAX_CLASSES, UNLABELED, Corpus, Split, stratified_split
 
 READ_SUFFIXES = (".txt", ".csv", ".jsonl", ".ndjson")
@@ -93,10 +94,7 @@ def read_rows(
             raise DataError(f"{path} line 1: the header is not valid CSV ({err})") from None
         if text_column not in header:
             f.close()
-            raise DataError(
-                f"{path} has no column {text_column!r} (columns: {', '.join(header)}); "
-                "choose one with --text-column"
-            )
+            raise missing_column(path, text_column, header, "--text-column")
         return header, _closing(f, _csv_rows(reader, header, text_column))
     rows = _jsonl_rows(lines, text_column)
     first = next(rows, None)
@@ -154,23 +152,30 @@ def _jsonl_rows(lines: Iterable[str], text_column: str) -> Iterator[Row]:
             yield Row(values, values[text_column], text_error(values[text_column]))
 
 
-def load_table(
-    path: str | Path,
-    text_column: str = "text",
-    label_column: str = "label",
-    test_fraction: float = 0.2,
-    seed: int = 42,
-) -> Corpus:
+def missing_column(path: Path, column: str, columns: Iterable[str], option: str) -> DataError:
+    """The error for a table without `column`: its columns as one printable line."""
+    found = printable(", ".join(columns))
+    return DataError(
+        f"{path} has no column {column!r} (columns: {found}); choose one with {option}"
+    )
+
+
+# Without a split column, the test reviews held out: always the same ones, whatever the
+# run's seed, so that runs of different seeds are scored on the same test set.
+TEST_FRACTION, TEST_SEED = 0.2, 42
+SPLIT_VALUES = ("train", "test")
+
+
+def load_table(path: str | Path, text_column: str = "text", label_column: str = "label") -> Corpus:
     """A labeled CSV/JSONL corpus; a `split` column (train/test) is used when present,
-    otherwise a stratified `test_fraction` is held out with `seed`. Unusable rows are
-    skipped and counted by reason. The classes are read from the label column
-    (`label_classes`)."""
+    otherwise a stratified TEST_FRACTION is held out. Unusable rows are skipped and
+    counted by reason. The classes are read from the label column (`label_classes`)."""
     path = Path(path)
     if path.suffix.lower() == ".txt":
         raise DataError(f"{path}: a labeled corpus is a .csv or .jsonl file with a label column")
     columns, rows = read_rows(path, text_column)
     if columns != [text_column] and label_column not in columns:
-        raise DataError(f"{path} has no column {label_column!r} (columns: {', '.join(columns)})")
+        raise missing_column(path, label_column, columns, "--label-column")
     skipped: Counter = Counter()
     kept = []
     for row in rows:
@@ -181,7 +186,7 @@ def load_table(
         elif not label:
             skipped[f"{path.name}: no label"] += 1
         else:
-            split = str(row.values.get("split", ""))
+            split = str(row.values.get("split", "")).strip().lower()
             kept.append((str(row.values.get("id", len(kept))), row.text, label, split))
     if not kept:
         raise DataError(f"{path}: no usable labeled rows ({dict(skipped) or 'the file is empty'})")
@@ -200,7 +205,13 @@ def load_table(
         ratings=np.zeros(len(kept), np.int8),
     )
     given = np.array([k[3] for k in kept])
-    if "split" in columns and set(given) <= {"train", "test"}:
+    if "split" in columns:
+        others = sorted(set(given.tolist()) - set(SPLIT_VALUES))
+        if others:
+            raise DataError(
+                f"{path}: its 'split' column holds {', '.join(map(repr, others[:5]))}; mark "
+                "each row train or test (or drop the column to hold out a random test split)"
+            )
         train_idx, test_idx = np.flatnonzero(given == "train"), np.flatnonzero(given == "test")
         if not len(train_idx):  # nothing to learn from, nor to describe (eda)
             raise DataError(
@@ -208,7 +219,7 @@ def load_table(
                 "from 'train' (or drop the column to hold out a random test split)"
             )
     else:
-        train_idx, test_idx = stratified_split(whole.labels, test_fraction, seed)
+        train_idx, test_idx = stratified_split(whole.labels, TEST_FRACTION, TEST_SEED)
     splits = {"train": whole.take(train_idx, "train"), "test": whole.take(test_idx, "test")}
     return Corpus(splits, source=str(path.resolve()), skipped=skipped, classes=classes)
 
