@@ -63,7 +63,7 @@ def _archive_key(archive: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def extract_archive(archive: Path, cache: Path | None = None) -> Path:
+def extract_archive(archive: Path) -> Path:
     """Extract `archive` once into the cache and return its aclImdb folder.
 
     Extraction goes to a staging folder renamed into place only when complete, so a run
@@ -71,7 +71,7 @@ def extract_archive(archive: Path, cache: Path | None = None) -> Path:
     by the next extraction). A lock per archive makes a second process wait for the first
     one's extraction instead of racing it.
     """
-    cache = cache or home_dir() / "datasets"
+    cache = home_dir() / "datasets"
     key = _archive_key(archive)
     target = cache / key
     if target.is_dir():

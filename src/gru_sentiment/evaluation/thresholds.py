@@ -7,8 +7,9 @@ import numpy as np
 GRID = np.round(np.arange(0.01, 1.0, 0.01), 2)  # (99,) candidate thresholds
 
 
-def sweep(labels: np.ndarray, probs: np.ndarray, grid: np.ndarray = GRID) -> dict[str, np.ndarray]:
-    """Accuracy, precision, recall and F1 (positive class) at every threshold of `grid`."""
+def sweep(labels: np.ndarray, probs: np.ndarray) -> dict[str, np.ndarray]:
+    """Accuracy, precision, recall and F1 (positive class) at every threshold of GRID."""
+    grid = GRID
     predicted = probs[None, :] >= grid[:, None]  # (thresholds, reviews)
     positive = labels[None, :] == 1
     tp = (predicted & positive).sum(1)
