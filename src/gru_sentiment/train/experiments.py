@@ -452,9 +452,10 @@ def to_markdown(results: dict) -> str:
     else:  # the share truncated differs only when max_len does
         shown = [k for k in COLUMNS if k != "truncated" or results["experiment"] == "maxlen"]
         columns = {k: COLUMNS[k] for k in shown}
+    train, test = results["train_limit"], results["test_limit"]
     limits = (
-        f"train limit {results['train_limit'] or 'none'} (validation carved from it), "
-        f"test limit {results['test_limit'] or 'none'}"
+        f"{f'a sample of {train:,}' if train else 'all the'} train reviews (validation carved "
+        f"from them), {f'a sample of {test:,}' if test else 'all the'} test reviews"
     )
     lines = [f"# Experiment `{results['experiment']}`: {results['question']}", ""]
     lines += [f"> {line}" for line in results["conclusion"]]
