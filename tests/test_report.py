@@ -171,10 +171,12 @@ def test_report_never_overwrites_a_run_folders_own_files(tiny_run, name):
 
 
 def test_baseline_folder_gets_the_sections_it_can_have(baseline_run):
-    page = Page(write_report(baseline_run).read_text())
+    html = write_report(baseline_run).read_text()
+    page = Page(html)
     assert page.h2 == SECTIONS
     text = "".join(page.text)
     assert "No training history" in text and "No model.keras" in text
+    assert "with max_len marked" not in html  # a linear model reads every token
     assert "layers" not in page.by_id and "by-length" in page.by_id
 
 

@@ -255,7 +255,8 @@ def _data_section(run: _Run, splits: Splits | None, figure: _Figures) -> dict:
     ]
     lengths = np.concatenate([p.tokens for p in preds.values()])
     test = preds["test"]
-    dropped = np.maximum(test.tokens - run.cfg.max_len, 0).sum() / test.tokens.sum()
+    max_len = run.cfg.max_len if run.neural else None  # a linear baseline reads every token
+    dropped = np.maximum(test.tokens - run.cfg.max_len, 0).sum() / test.tokens.sum()  # networks
     kept = {
         "head": "the beginning (the end is dropped)",
         "tail": "the end (the beginning is dropped)",
@@ -274,10 +275,10 @@ def _data_section(run: _Run, splits: Splits | None, figure: _Figures) -> dict:
         "source": run.record.get("source", "?"),
         "skipped": run.record.get("skipped", {}),
         "balance_img": figure(plots.class_balance, balance, classes=run.classes),
-        "length_img": figure(plots.length_histogram, lengths, run.cfg.max_len),
+        "length_img": figure(plots.length_histogram, lengths, max_len),
         "length_median": float(np.median(lengths)),
         "length_p90": float(np.percentile(lengths, 90)),
-        "max_len": run.cfg.max_len,
+        "max_len": max_len,
         "truncated_share": float(test.truncated.mean()),
         "dropped_share": float(dropped),
         "kept": kept[run.cfg.keep],

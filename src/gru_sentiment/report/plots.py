@@ -64,14 +64,16 @@ def _rotate_if_crowded(ax, classes: Sequence[str], axis: str = "x") -> None:
         plt.setp(labels, rotation=45, ha="right", rotation_mode="anchor")
 
 
-def length_histogram(lengths: np.ndarray, max_len: int, path: Path) -> Path:
+def length_histogram(lengths: np.ndarray, max_len: int | None, path: Path) -> Path:
+    """Review lengths; `max_len` marked when the model reads only that many tokens."""
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.hist(lengths, bins=60, color="#E17055", edgecolor="black", alpha=0.8)
-    ax.axvline(max_len, color="blue", linestyle="--", label=f"max_len={max_len}")
+    if max_len is not None:
+        ax.axvline(max_len, color="blue", linestyle="--", label=f"max_len={max_len}")
+        ax.legend()
     ax.set_title("Review length (tokens)")
     ax.set_xlabel("tokens")
     ax.set_ylabel("reviews")
-    ax.legend()
     return _save(fig, path)
 
 
