@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import tarfile
@@ -162,6 +163,25 @@ def make_multiclass_jsonl(path: Path, n_train: int = 150, n_test: int = 60, seed
             lines.append(json.dumps(row))
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def assert_predicts_as_scored(run_dir: Path, corpus: Path) -> None:
+    """The run reloaded predicts the corpus's test reviews as its predictions.csv says it
+    scored them."""
+    import csv
+
+    from gru_sentiment import SentimentModel
+    from gru_sentiment.io import runs
+
+    rows = [json.loads(line) for line in corpus.read_text().splitlines()]
+    test = [r for r in rows if r["split"] == "test"]
+    with (run_dir / runs.PREDICTIONS).open() as f:
+        stored = {
+            r["id"]: float(r["probability"]) for r in csv.DictReader(f) if r["split"] == "test"
+        }
+    model = SentimentModel.load(run_dir)
+    predicted = [p.probability for p in model.predict([r["text"] for r in test])]
+    assert predicted == pytest.approx([stored[r["id"]] for r in test], abs=1e-5)
 
 
 TINY = [

@@ -2,19 +2,14 @@
 not), the same answer through ONNX, and a run that trains, reloads and predicts as it
 scored its test set."""
 
-import csv
-import json
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
-from conftest import TINY, make_jsonl
+from conftest import TINY, assert_predicts_as_scored, make_jsonl
 from typer.testing import CliRunner
 
 from gru_sentiment.cli import app
 from gru_sentiment.config import preset
-from gru_sentiment.io import runs
 from gru_sentiment.model.networks import build_model
 
 CONV = preset("tutorial").replace(
@@ -76,13 +71,5 @@ def test_a_masked_conv_gru_run_reloads_and_predicts_its_test_set(tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
 
-    model = SentimentModel.load(tmp_path / "r")
-    assert model.masked  # batched by length, as masked networks are
-    rows = [json.loads(line) for line in Path(corpus).read_text().splitlines()]
-    test = [r for r in rows if r["split"] == "test"]
-    with (tmp_path / "r" / runs.PREDICTIONS).open() as f:
-        stored = {
-            r["id"]: float(r["probability"]) for r in csv.DictReader(f) if r["split"] == "test"
-        }
-    predicted = [p.probability for p in model.predict([r["text"] for r in test])]
-    assert predicted == pytest.approx([stored[r["id"]] for r in test], abs=1e-5)
+    assert SentimentModel.load(tmp_path / "r").masked  # batched by length, as masked ones are
+    assert_predicts_as_scored(tmp_path / "r", corpus)

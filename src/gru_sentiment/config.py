@@ -84,6 +84,10 @@ class Config:
     unfreeze: str = "none"  # "gradual": epoch 1 trains above the encoder, 2 adds it, 3 all
     schedule: str = "plateau"  # or "slanted": a per-step triangle peaking at learning_rate
     bucket: bool = False  # length-bucketed batches instead of one global length
+    # Adversarial training (model/adversarial.py): each step also fits the batch with the
+    # embedded reviews moved this fraction of their norm in the direction of most loss
+    # (0: off; TensorFlow backend).
+    adversarial: float = 0.0
     # --- classes
     # "balanced": each class weighs n / (classes * its count) in the network's loss and the
     # linear models (rare classes count as much as common ones); "none": every review 1.
@@ -196,7 +200,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "discriminative": (1, 100),  # lower layers never learn faster than the head
     "seed": (0, 2**32 - 1),  # numpy's seed range
 }
-FRACTIONS = ("dropout", "dense_dropout", "embed_dropout", "lm_dropout")
+FRACTIONS = ("dropout", "dense_dropout", "embed_dropout", "lm_dropout", "adversarial")
 
 PRESETS: dict[str, Config] = {
     # Exactly the notebook: Embedding(10000,128) -> BiGRU(64) -> GRU(32) -> Dense(32) -> 1.

@@ -85,7 +85,12 @@ def claim(run_dir: Path, record: dict, force: bool = False) -> Iterator[bool]:
 # Fields that config.json gained after runs were written, with the value such a run had
 # (so that an older run still counts as the same configuration).
 ADDED_FIELDS = {
-    "config": {"strip_accents": False, "class_weight": "none", "loss": "crossentropy"},
+    "config": {
+        "strip_accents": False,
+        "class_weight": "none",
+        "loss": "crossentropy",
+        "adversarial": 0.0,
+    },
     "data": {"target": "label"},
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import keras
 
 from ..config import Config
+from .adversarial import AdversarialClassifier, PerturbableEmbedding
 from .finetune import optimizer
 from .layers import MaskedConv1D, MaskedGlobalMaxPooling1D, MaskedMaxPooling1D
 
@@ -22,6 +23,10 @@ def build_model(cfg: Config, n_classes: int = 2) -> keras.Model:
     batches)."""
     builders = {"stacked": _stacked, "conv_gru": _stacked, "pooled": _pooled}
     model = builders[cfg.arch](cfg, n_classes)
+    if cfg.adversarial:  # the same graph and layers, with the adversarial training step
+        model = AdversarialClassifier(
+            model.input, model.output, name=model.name, adversarial=cfg.adversarial
+        )
     compile_model(model, cfg, steps_per_epoch=1)
     return model
 
@@ -81,7 +86,8 @@ def _stacked(cfg: Config, n_classes: int) -> keras.Model:
 
 def _embed(cfg: Config, ids):
     """(batch, time) ids -> (batch, time, embed_dim), with spatial dropout when set."""
-    x = keras.layers.Embedding(
+    embedding = PerturbableEmbedding if cfg.adversarial else keras.layers.Embedding
+    x = embedding(
         cfg.vocab_size,
         cfg.embed_dim,
         mask_zero=cfg.mask,

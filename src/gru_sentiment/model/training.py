@@ -20,7 +20,7 @@ import keras
 from ..config import Config
 from ..io.files import read_json, write_atomic, write_json
 from .finetune import EpochClock
-from .networks import compile_model
+from .networks import build_model, compile_model
 
 STATE_FILE = "state.json"
 LR_MIN_DELTA = 1e-4  # ReduceLROnPlateau's default; EarlyStopping's is 0
@@ -158,4 +158,14 @@ def fit(
             verbose=1 if sys.stdout.isatty() else 2,
         )
     best = keras.models.load_model(checkpoint_dir / callback.state["best_model"])
-    return best, callback.state
+    return (_plain(best, cfg) if cfg.adversarial else best), callback.state
+
+
+def _plain(model: keras.Model, cfg: Config) -> keras.Model:
+    """An adversarially trained `model` as the plain network with its weights: the
+    adversarial step is training's business, and a plain network is what predicts,
+    saves and exports everywhere (JAX, ONNX)."""
+    n_outputs = model.output_shape[-1]
+    plain = build_model(cfg.replace(adversarial=0.0), 2 if n_outputs == 1 else n_outputs)
+    plain.set_weights(model.get_weights())
+    return plain

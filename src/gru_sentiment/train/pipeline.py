@@ -65,6 +65,7 @@ def train_run(
     cfg = run_config(cfg, lm)
     runs.check_destination(run_dir)
     check_vectors(cfg)
+    check_backend(cfg)
     splits = load_data(spec, cfg, log)
     teacher = teacher_folder(cfg, spec, splits, log)  # before the seed: it trains a model
     record = {"config": cfg.to_dict(), "data": spec.__dict__}
@@ -108,6 +109,17 @@ def check_vectors(cfg: Config) -> None:
             raise ConfigError(
                 f"{cfg.vectors} has {dim}-dimensional vectors; pass --set embed_dim={dim}"
             )
+
+
+def check_backend(cfg: Config) -> None:
+    """Refuse, before the run folder is claimed, an option this Keras backend cannot train."""
+    import keras
+
+    if cfg.adversarial and keras.backend.backend() != "tensorflow":
+        raise ConfigError(
+            f"adversarial training runs on the TensorFlow backend, not "
+            f"{keras.backend.backend()}: set KERAS_BACKEND=tensorflow"
+        )
 
 
 def run_config(cfg: Config, lm: Path | None) -> Config:
