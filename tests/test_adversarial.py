@@ -51,7 +51,7 @@ def test_the_perturbation_climbs_the_loss_at_the_size_asked():
     assert isinstance(model, AdversarialClassifier)
     ids, labels = data(16)
     labels = labels[:, None]
-    _, clean, perturbation = model.perturbation(ids, labels)
+    _, clean, _, perturbation = model.clean_pass(ids, labels)
     perturbation = keras.ops.convert_to_numpy(perturbation)  # (16, 12, 4)
 
     assert np.all(perturbation[ids == 0] == 0)  # padding is never moved

@@ -22,7 +22,7 @@ from gru_sentiment.train.experiments import (
 )
 
 runner = CliRunner()
-ROWS = {"maxlen": 5, "cell": 3, "conv-gru": 3, "threshold": 6}
+ROWS = {"maxlen": 5, "cell": 3, "conv-gru": 4, "threshold": 6}
 # The base every experiment here varies: tiny, and equal to three variants (max_len=100,
 # GRU, stacked), whose rows then reuse its run instead of training their own. Whole
 # splits in one batch, padded to their longest review: few graphs, few steps.
@@ -92,10 +92,11 @@ def test_experiment_writes_its_answer_table_and_plots(name, corpus, experiments_
         assert truncated[0] > 0 and truncated[-1] == 0 and truncated == sorted(truncated)[::-1]
         assert "test reviews truncated" in table
     if name == "conv-gru":
-        assert [(c["arch"], c["mask"]) for c in configs] == [
-            ("stacked", True),
-            ("conv_gru", True),
-            ("conv_gru", False),
+        assert [(c["arch"], c["mask"], c["max_len"]) for c in configs] == [
+            ("stacked", True, 100),
+            ("conv_gru", True, 100),
+            ("conv_gru", False, 100),
+            ("conv_gru", True, 200),  # twice the tokens: the plain GRUs' steps
         ]
 
 
@@ -178,18 +179,19 @@ def test_rows_are_means_over_seeds_and_runs_are_reused(corpus, experiments_dir):
     """Seed 42's runs (trained above, the base by several experiments) are reused."""
     out = experiments_dir / "conv-gru-2-seeds"
     first, results = experiment("conv-gru", corpus, out, "--seeds", "2")
-    assert first.output.count("complete, reusing it") == 3
+    assert first.output.count("complete, reusing it") == 4
     assert [r["variant"] for r in results["rows"]] == [
         "GRU (stacked)",
         "Conv1D + GRU",
         "Conv1D + GRU, no mask",
+        "Conv1D + GRU, 200 tokens",
     ]
     for row in results["rows"]:
         assert [r["seed"] for r in row["runs"]] == [42, 43]
         accuracies = [r["accuracy"] for r in row["runs"]]
         assert row["accuracy"]["mean"] == pytest.approx(sum(accuracies) / 2)
     again, rerun = experiment("conv-gru", corpus, out, "--seeds", "2")
-    assert again.output.count("complete, reusing it") == 6 and "loading data" not in again.output
+    assert again.output.count("complete, reusing it") == 8 and "loading data" not in again.output
     assert rerun["rows"] == results["rows"]
 
 

@@ -51,21 +51,26 @@ class AdversarialClassifier(keras.Model):
         import tensorflow as tf
 
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        with tf.GradientTape() as tape:
-            y_pred, loss, perturbation = self.perturbation(x, y, sample_weight)
-            _, adversarial_loss = self.loss_at(perturbation, x, y, sample_weight)
-            total = loss + adversarial_loss
         weights = self.trainable_variables
-        self.optimizer.apply(tape.gradient(total, weights), weights)
+        # Two forward and two backward passes, twice a plain step: the clean pass's one
+        # backward gives both its weights' gradients and the perturbation's direction.
+        y_pred, loss, gradients, perturbation = self.clean_pass(x, y, sample_weight)
+        with tf.GradientTape() as tape:
+            _, adversarial_loss = self.loss_at(perturbation, x, y, sample_weight)
+        adversarial = tape.gradient(adversarial_loss, weights)
+        self.optimizer.apply(
+            [_add(a, b) for a, b in zip(gradients, adversarial, strict=True)], weights
+        )
         for metric in self.metrics:
             if metric.name == "loss":  # the clean loss: comparable with val_loss
                 metric.update_state(loss, sample_weight=tf.shape(x)[0])
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
-    def perturbation(self, x, y, sample_weight=None):
-        """The clean predictions and loss of batch `x`, and the adversarial perturbation
-        of its embedded reviews, (batch, time, embed_dim): along the loss's gradient,
-        each review's of norm `adversarial` times its embedded norm (real tokens only)."""
+    def clean_pass(self, x, y, sample_weight=None):
+        """Batch `x` as it is: predictions, loss, the loss's gradients for the trainable
+        weights, and the adversarial perturbation of the embedded reviews, (batch, time,
+        embed_dim): along the loss's gradient, each review's of norm `adversarial` times
+        its embedded norm (real tokens only)."""
         import tensorflow as tf
 
         embedding = self.get_layer("embedding")
@@ -74,16 +79,14 @@ class AdversarialClassifier(keras.Model):
             zero = tf.zeros_like(embedded)  # the gradient here: the loss's by the embedding
             tape.watch(zero)
             y_pred, loss = self.loss_at(zero, x, y, sample_weight)
-        direction = tf.stop_gradient(tape.gradient(loss, zero))  # 0 at masked steps
+        *gradients, direction = tape.gradient(loss, [*self.trainable_variables, zero])
         mask = embedding.compute_mask(x)  # (batch, time) bool, or None
         if mask is not None:
             embedded = embedded * tf.cast(mask, embedded.dtype)[:, :, None]
         size = self.adversarial * tf.norm(embedded, axis=(1, 2), keepdims=True)  # (batch, 1, 1)
-        return (
-            y_pred,
-            loss,
-            direction * size / (tf.norm(direction, axis=(1, 2), keepdims=True) + 1e-12),
-        )
+        # direction is 0 at masked steps; a constant for the adversarial pass
+        perturbation = direction * size / (tf.norm(direction, axis=(1, 2), keepdims=True) + 1e-12)
+        return y_pred, loss, gradients, tf.stop_gradient(perturbation)
 
     def loss_at(self, perturbation, x, y, sample_weight=None):
         """Predictions and loss of batch `x` with `perturbation` added to its embedding."""
@@ -94,3 +97,15 @@ class AdversarialClassifier(keras.Model):
         finally:
             embedding.perturbation = None
         return y_pred, self.compute_loss(x, y, y_pred, sample_weight, training=True)
+
+
+def _add(a, b):
+    """The sum of two gradients of one weight: an embedding's come as row slices (of the
+    rows the batch used), summed by concatenating them."""
+    import tensorflow as tf
+
+    if isinstance(a, tf.IndexedSlices) and isinstance(b, tf.IndexedSlices):
+        return tf.IndexedSlices(
+            tf.concat([a.values, b.values], 0), tf.concat([a.indices, b.indices], 0), a.dense_shape
+        )
+    return a + b
