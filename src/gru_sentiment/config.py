@@ -86,7 +86,7 @@ class Config:
     bucket: bool = False  # length-bucketed batches instead of one global length
     # Adversarial training (model/adversarial.py): each step also fits the batch with the
     # embedded reviews moved this fraction of their norm in the direction of most loss
-    # (0: off; TensorFlow backend).
+    # (0: off).
     adversarial: float = 0.0
     # --- classes
     # "balanced": each class weighs n / (classes * its count) in the network's loss and the

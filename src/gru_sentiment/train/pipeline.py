@@ -115,10 +115,10 @@ def check_backend(cfg: Config) -> None:
     """Refuse, before the run folder is claimed, an option this Keras backend cannot train."""
     import keras
 
-    if cfg.adversarial and keras.backend.backend() != "tensorflow":
+    if cfg.adversarial and keras.backend.backend() not in ("tensorflow", "jax"):
         raise ConfigError(
-            f"adversarial training runs on the TensorFlow backend, not "
-            f"{keras.backend.backend()}: set KERAS_BACKEND=tensorflow"
+            f"adversarial training runs on the TensorFlow and JAX backends, not "
+            f"{keras.backend.backend()}: set KERAS_BACKEND=tensorflow or jax"
         )
 
 
