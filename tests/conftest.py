@@ -165,6 +165,25 @@ def make_multiclass_jsonl(path: Path, n_train: int = 150, n_test: int = 60, seed
     return path
 
 
+def tiny_network():
+    """A tiny stacked GRU's Config without dropout: the same start and batch give the same
+    gradients (checks of optimizers and training steps)."""
+    from gru_sentiment.config import Config
+
+    return Config(
+        vocab_size=30,
+        embed_dim=4,
+        units=3,
+        units2=3,
+        dense_units=4,
+        dropout=0.0,
+        dense_dropout=0.0,
+        batch_size=8,
+        max_len=12,
+        patience=10,
+    )
+
+
 def assert_predicts_as_scored(run_dir: Path, corpus: Path) -> None:
     """The run reloaded predicts the corpus's test reviews as its predictions.csv says it
     scored them."""

@@ -5,31 +5,17 @@ that predicts as it scored (the last two on TensorFlow and JAX)."""
 import keras
 import numpy as np
 import pytest
-from conftest import TINY, assert_predicts_as_scored
+from conftest import TINY, assert_predicts_as_scored, tiny_network
 from typer.testing import CliRunner
 
 from gru_sentiment.cli import app
-from gru_sentiment.config import Config
 from gru_sentiment.model import training
 from gru_sentiment.model.adversarial import AdversarialClassifier
 from gru_sentiment.model.batching import PaddedBatches
 from gru_sentiment.model.networks import build_model
 
 # A tiny masked, pooled GRU without dropout: the same start gives the same steps.
-CFG = Config(
-    arch="pooled",
-    mask=True,
-    vocab_size=30,
-    embed_dim=4,
-    units=3,
-    dense_units=4,
-    dropout=0.0,
-    dense_dropout=0.0,
-    batch_size=8,
-    max_len=12,
-    patience=10,
-    adversarial=0.05,
-)
+CFG = tiny_network().replace(arch="pooled", mask=True, adversarial=0.05)
 
 
 def data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ import math
 import keras
 import numpy as np
 import pytest
-from conftest import TINY
+from conftest import TINY, tiny_network
 from typer.testing import CliRunner
 
 from gru_sentiment.config import Config, parse_overrides
@@ -19,19 +19,7 @@ from gru_sentiment.model.batching import PaddedBatches
 from gru_sentiment.model.finetune import EpochClock, LayerwiseAdam, SlantedTriangular
 from gru_sentiment.model.networks import build_model
 
-# A tiny stacked GRU without dropout: the same start and batch give the same gradients.
-CFG = Config(
-    vocab_size=30,
-    embed_dim=4,
-    units=3,
-    units2=3,
-    dense_units=4,
-    dropout=0.0,
-    dense_dropout=0.0,
-    batch_size=8,
-    max_len=12,
-    patience=10,
-)
+CFG = tiny_network()
 GROUPS = ("embedding", "encoder", "positive")  # bottom, middle, and the head's output layer
 
 
