@@ -1,6 +1,6 @@
 """Adversarial training on the embeddings: the perturbation climbs the loss at the size
 asked, a killed run resumes with it, and a run trained with it saves a plain network
-that predicts as it scored (the last two on TensorFlow and JAX)."""
+that predicts as it scored (resuming on JAX too)."""
 
 import keras
 import numpy as np
@@ -83,7 +83,6 @@ def test_a_resumed_adversarial_run_ends_where_an_unbroken_one_does(tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.backend
 def test_a_run_trained_adversarially_predicts_as_it_scored(tmp_path, corpus_jsonl):
     run_dir = tmp_path / "run"
     args = ["train", "--preset", "tutorial", "--data", str(corpus_jsonl), "--out", str(run_dir)]
