@@ -295,6 +295,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_warm(url: str, seconds: float = 120, alive=lambda: True) -> bool:
+    """Polls /health until the server reports its forward pass compiled (`warm`); False
+    when `seconds` pass or `alive()` turns False first. A first request sent before that
+    waits for the compilation, which can pass a client's timeout on a slow machine."""
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and alive():
+        try:
+            if httpx.get(f"{url}/health", timeout=5).json()["warm"]:
+                return True
+        except httpx.HTTPError:
+            pass  # not listening yet
+        time.sleep(0.1)
+    return False
+
+
 @contextmanager
 def running(app):
     """A real uvicorn server for `app` in a thread; yields its base URL."""

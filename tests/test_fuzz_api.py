@@ -3,7 +3,7 @@ server on 127.0.0.1; no answer may be a 500 or differ from what the schema docum
 
 import pytest
 import schemathesis
-from conftest import running
+from conftest import running, wait_until_warm
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
@@ -23,6 +23,7 @@ def api(request):
 
     run = request.getfixturevalue(request.param)
     with running(create_app(SentimentModel.load(run), LIMITS)) as url:
+        assert wait_until_warm(url)  # schemathesis's 10 s read timeout counts compilation
         yield schemathesis.openapi.from_url(f"{url}/openapi.json")
 
 

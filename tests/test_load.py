@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port
+from conftest import free_port, wait_until_warm
 
 CLIENTS, REQUESTS = 8, 100
 RSS_GROWTH_MIB = 10  # allowed growth over a round of load, after a warm-up round
@@ -53,15 +53,7 @@ def server(pooled_run):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).json()["warm"]:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
+        if not wait_until_warm(url, alive=lambda: process.poll() is None):
             pytest.fail(f"serve did not warm up: {process.communicate(timeout=5)[0][-2000:]}")
         yield url, process.pid
     finally:

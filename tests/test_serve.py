@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import CLASS_CUES, free_port, running
+from conftest import CLASS_CUES, free_port, running, wait_until_warm
 
 from gru_sentiment.inference.explain import occlusion
 from gru_sentiment.serve.app import Limits, create_app
@@ -40,7 +40,7 @@ def http(url):
         yield client
 
 
-def test_health_names_the_model_its_metrics_and_limits(http, model):
+def test_health_names_the_model_its_metrics_and_limits(http, url, model):
     health = http.get("/health").raise_for_status().json()
     assert health["status"] == "ok" and health["model"] == model.run_dir.name
     assert health["preset"] == model.cfg.preset and health["arch"] == "pooled"
@@ -58,11 +58,7 @@ def test_health_names_the_model_its_metrics_and_limits(http, model):
         "keep_alive_seconds": 5.0,
         "max_concurrency": 64,
     }
-    deadline = time.monotonic() + 60  # the forward pass compiles in the background
-    while not health["warm"] and time.monotonic() < deadline:
-        time.sleep(0.1)
-        health = http.get("/health").json()
-    assert health["warm"]
+    assert wait_until_warm(url)  # the forward pass compiles in the background
 
 
 @pytest.mark.backend
@@ -258,15 +254,10 @@ def test_serve_command_starts_uvicorn_with_the_model_and_its_connection_limits(m
         text=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json()
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail(f"serve did not answer: {server.communicate(timeout=5)[0][-2000:]}")
+        url = f"http://127.0.0.1:{port}"
+        if not wait_until_warm(url, alive=lambda: server.poll() is None):
+            pytest.fail(f"serve did not warm up: {server.communicate(timeout=5)[0][-2000:]}")
+        health = httpx.get(f"{url}/health").json()
         assert health["model"] == model.run_dir.name and health["limits"]["max_texts"] == 2
         assert health["limits"]["max_concurrency"] == 2
 
