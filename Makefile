@@ -28,9 +28,11 @@ $(CHROMIUM):
 test: $(INSTALLED) $(CHROMIUM)
 	$(BIN)/lint-imports
 	$(BIN)/bandit -q -r src
-	$(BIN)/python -m pytest
+	# Two workers: most of a tiny test's time is single-threaded Python (tracing, imports,
+	# servers); a file stays on one worker, so its module fixtures are made once.
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 	# The `backend` subset again on Keras' JAX backend (train, resume, predict, explain, serve, LM)
-	KERAS_BACKEND=jax $(BIN)/python -m pytest -m backend -q
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -m backend -q -n 2 --dist loadfile
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests bench notebooks
