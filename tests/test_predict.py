@@ -386,7 +386,8 @@ def test_cli_evaluate_refuses_a_pickle_in_a_resigned_run(pooled, tmp_path):
     assert len(result.output.strip().splitlines()) == 1
 
 
-def test_cli_table_and_errors_print_control_characters_escaped(run_dir, tmp_path):
+def test_cli_table_and_errors_print_control_characters_escaped(run_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # the table fits the text to the terminal's width
     hostile = "great \x1b]0;pwned\x07 film \x1b[2J\u202egnp.exe"
     result = runner.invoke(app, ["predict", str(run_dir), hostile])
     assert result.exit_code == 0, result.output
