@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import tarfile
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -310,6 +313,39 @@ def wait_until_warm(url: str, seconds: float = 120, alive=lambda: True) -> bool:
             pass  # not listening yet
         time.sleep(0.1)
     return False
+
+
+@dataclass
+class ServeProcess:
+    """A `gru-sentiment serve` subprocess: its port, its process, and what it printed (set
+    once it has stopped)."""
+
+    port: int
+    process: subprocess.Popen
+    output: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextmanager
+def serve_process(run_dir: Path, *options: str):
+    """`gru-sentiment serve run_dir *options` in a subprocess on a free port, yielded once
+    warm (its output in the failure otherwise); terminated on exit."""
+    port = free_port()
+    command = [sys.executable, "-m", "gru_sentiment", "serve", str(run_dir), "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, *options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    served = ServeProcess(port, process)
+    try:
+        if not wait_until_warm(served.url, alive=lambda: process.poll() is None):
+            pytest.fail(f"serve did not warm up: {process.communicate(timeout=5)[0][-2000:]}")
+        yield served
+    finally:
+        process.terminate()
+        served.output = process.communicate(timeout=30)[0]
 
 
 @contextmanager

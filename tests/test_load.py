@@ -1,15 +1,13 @@
 """A bounded load test: `gru-sentiment serve` in a subprocess, 8 clients x 100 requests on
 127.0.0.1: no errors, and the server's memory flat (RSS read from /proc)."""
 
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port, wait_until_warm
+from conftest import serve_process
 
 CLIENTS, REQUESTS = 8, 100
 RSS_GROWTH_MIB = 10  # allowed growth over a round of load, after a warm-up round
@@ -43,22 +41,8 @@ def load(url: str) -> list[int]:
 
 @pytest.fixture(scope="module")
 def server(pooled_run):
-    port = free_port()
-    command = [sys.executable, "-m", "gru_sentiment", "serve", str(pooled_run)]
-    process = subprocess.Popen(
-        [*command, "--port", str(port), "--no-access-log"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        if not wait_until_warm(url, alive=lambda: process.poll() is None):
-            pytest.fail(f"serve did not warm up: {process.communicate(timeout=5)[0][-2000:]}")
-        yield url, process.pid
-    finally:
-        process.terminate()
-        process.communicate(timeout=30)
+    with serve_process(pooled_run, "--no-access-log") as served:
+        yield served.url, served.process.pid
 
 
 def test_load_gives_no_error_and_keeps_memory_flat(server):

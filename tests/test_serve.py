@@ -3,14 +3,12 @@
 import itertools
 import json
 import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import CLASS_CUES, free_port, running, wait_until_warm
+from conftest import CLASS_CUES, running, serve_process, wait_until_warm
 
 from gru_sentiment.inference.explain import occlusion
 from gru_sentiment.serve.app import Limits, create_app
@@ -243,20 +241,10 @@ def test_docs_page_and_examples_are_served_with_no_external_asset(http, model):
 
 
 def test_serve_command_starts_uvicorn_with_the_model_and_its_connection_limits(model):
-    port = free_port()
-    command = [sys.executable, "-m", "gru_sentiment", "serve", str(model.run_dir)]
     options = ["--max-texts", "2", "--max-concurrency", "2", "--keep-alive-seconds", "1"]
     options += ["--header-seconds", "1.5"]
-    server = subprocess.Popen(
-        command + ["--port", str(port), *options],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        if not wait_until_warm(url, alive=lambda: server.poll() is None):
-            pytest.fail(f"serve did not warm up: {server.communicate(timeout=5)[0][-2000:]}")
+    with serve_process(model.run_dir, *options) as served:
+        url, port = served.url, served.port
         health = httpx.get(f"{url}/health").json()
         assert health["model"] == model.run_dir.name and health["limits"]["max_texts"] == 2
         assert health["limits"]["max_concurrency"] == 2
@@ -283,14 +271,11 @@ def test_serve_command_starts_uvicorn_with_the_model_and_its_connection_limits(m
             socket.create_connection(("127.0.0.1", port)),
             socket.create_connection(("127.0.0.1", port)),
         ):
-            busy = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+            busy = httpx.get(f"{url}/health", timeout=5)
         assert busy.status_code == 503
         time.sleep(0.2)  # for the server to see them closed
-        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=30)[0]
-    assert f"serving {model.run_dir.name} on http://127.0.0.1:{port}/" in output
+        assert httpx.get(f"{url}/health", timeout=5).status_code == 200
+    assert f"serving {model.run_dir.name} on {url}/" in served.output
 
 
 def test_micro_batcher_hands_a_failure_to_its_request_and_lives_on(model):
