@@ -13,6 +13,7 @@ from ..config import Config
 from .adversarial import AdversarialClassifier, PerturbableEmbedding
 from .finetune import optimizer
 from .layers import MaskedConv1D, MaskedGlobalMaxPooling1D, MaskedMaxPooling1D
+from .metrics import binary_metrics
 
 RNN_CELLS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
 
@@ -49,12 +50,7 @@ def compile_model(model: keras.Model, cfg: Config, steps_per_epoch: int) -> None
     rows. Without sample weights (one device) both are the plain means over the batch."""
     if model.output_shape[-1] == 1:
         loss = keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight")
-        reported = [
-            "accuracy",
-            keras.metrics.Precision(name="precision"),
-            keras.metrics.Recall(name="recall"),
-            keras.metrics.AUC(name="auc"),
-        ]
+        reported = binary_metrics()  # soft (distilled) targets count as their likelier class
     else:  # targets are distributions over the classes (model/targets.py)
         loss = keras.losses.CategoricalCrossentropy(reduction="mean_with_sample_weight")
         reported = [keras.metrics.CategoricalAccuracy(name="accuracy")]
