@@ -46,7 +46,10 @@ class PaddedBatches(keras.utils.PyDataset):
         seed: int = 0,
         weights: np.ndarray | None = None,
     ):
-        super().__init__()
+        # Keras' enqueuer (two threads) feeds the batches, not tf.data's autotuned prefetch:
+        # with the latter the first batch of an epoch waited 2-20 s in 5 of 7 epochs
+        # (docs/decisions.md). __getitem__ reads only; it is safe from threads.
+        super().__init__(workers=2)
         self.seqs = [fit_length(s, max_len, keep) for s in seqs]
         self.labels = None if labels is None else np.asarray(labels, np.float32)
         self.weights = None if weights is None else np.asarray(weights, np.float32)

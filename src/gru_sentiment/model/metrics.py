@@ -21,24 +21,21 @@ class _LikelierClass:
         return super().update_state(hard, y_pred, sample_weight)
 
 
-@keras.saving.register_keras_serializable(package="gru_sentiment")
-class BinaryAccuracy(_LikelierClass, keras.metrics.BinaryAccuracy):
-    pass
+def _likelier_class(metric: type) -> type:
+    """`metric` with the mixin, registered under its own name so checkpoints reload."""
+    subclass = type(metric.__name__, (_LikelierClass, metric), {})
+    return keras.saving.register_keras_serializable(package="gru_sentiment")(subclass)
 
 
-@keras.saving.register_keras_serializable(package="gru_sentiment")
-class Precision(_LikelierClass, keras.metrics.Precision):
-    pass
-
-
-@keras.saving.register_keras_serializable(package="gru_sentiment")
-class Recall(_LikelierClass, keras.metrics.Recall):
-    pass
-
-
-@keras.saving.register_keras_serializable(package="gru_sentiment")
-class AUC(_LikelierClass, keras.metrics.AUC):
-    pass
+BinaryAccuracy, Precision, Recall, AUC = (
+    _likelier_class(m)
+    for m in (
+        keras.metrics.BinaryAccuracy,
+        keras.metrics.Precision,
+        keras.metrics.Recall,
+        keras.metrics.AUC,
+    )
+)
 
 
 def binary_metrics() -> list[keras.metrics.Metric]:
