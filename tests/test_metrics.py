@@ -20,7 +20,7 @@ def test_a_soft_target_counts_as_its_likelier_class():
     assert values["accuracy"] == pytest.approx(5 / 6)
     assert values["precision"] == pytest.approx(1.0)
     assert values["recall"] == pytest.approx(3 / 4)
-    # 8 positive-negative pairs ranked right, the 0.3 positive under the 0.4 negative
+    # 7 of the 8 positive-negative pairs ranked right: the 0.3 positive under the 0.4 negative
     assert values["auc"] == pytest.approx(7 / 8, abs=0.01)
 
 
