@@ -73,7 +73,9 @@ class LMBatches(keras.utils.PyDataset):
         seed: int = 0,
         steps: int | None = None,
     ):
-        super().__init__()
+        # Keras' enqueuer threads feed the batches (see PaddedBatches): each batch draws
+        # its negatives from its own generator, so the order threads run in changes nothing.
+        super().__init__(workers=2)
         replicas = data_replicas()
         if batch_size % replicas:
             raise ConfigError(
@@ -84,6 +86,7 @@ class LMBatches(keras.utils.PyDataset):
         self.batch_size = batch_size
         self.samples = samples
         self.cdf = np.cumsum(proposal)
+        self.seed, self.epoch = seed, 0
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(len(windows))
         self.steps = min(steps or len(windows) // batch_size, len(windows) // batch_size)
@@ -95,13 +98,15 @@ class LMBatches(keras.utils.PyDataset):
         rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
         w = self.windows[rows]  # (batch, time + 2)
         targets = np.stack([w[:, 2:], w[:, :-2]], axis=-1)  # (batch, time, 2)
-        drawn = np.searchsorted(self.cdf, self.rng.random(self.samples) * self.cdf[-1])
+        draws = np.random.default_rng((self.seed, self.epoch, index)).random(self.samples)
+        drawn = np.searchsorted(self.cdf, draws * self.cdf[-1])
         negatives = np.broadcast_to(drawn.astype(np.int32), (len(w), self.samples))
         return (w[:, 1:-1], targets, np.ascontiguousarray(negatives)), np.zeros(
             targets.shape, np.int32
         )
 
     def on_epoch_end(self) -> None:
+        self.epoch += 1
         self.order = self.rng.permutation(len(self.windows))
 
 
