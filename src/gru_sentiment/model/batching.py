@@ -20,6 +20,10 @@ from ..data.text import START_ID, fit_length, pad
 from ..runtime import data_replicas
 
 LENGTH_STEP = 32
+# Threads of Keras' enqueuer that feed `fit` (PaddedBatches, LMBatches): with one, Keras
+# uses tf.data's autotuned prefetch, whose epochs sometimes waited seconds for their first
+# batch (docs/decisions.md). Their __getitem__ must give the same batch from any thread.
+FEEDERS = 2
 
 
 class PaddedBatches(keras.utils.PyDataset):
@@ -46,10 +50,7 @@ class PaddedBatches(keras.utils.PyDataset):
         seed: int = 0,
         weights: np.ndarray | None = None,
     ):
-        # Keras' enqueuer (two threads) feeds the batches, not tf.data's autotuned prefetch:
-        # with the latter the first batch of an epoch waited 2-20 s in 5 of 7 epochs
-        # (docs/decisions.md). __getitem__ reads only; it is safe from threads.
-        super().__init__(workers=2)
+        super().__init__(workers=FEEDERS)  # __getitem__ only reads
         self.seqs = [fit_length(s, max_len, keep) for s in seqs]
         self.labels = None if labels is None else np.asarray(labels, np.float32)
         self.weights = None if weights is None else np.asarray(weights, np.float32)

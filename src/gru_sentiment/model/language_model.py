@@ -30,6 +30,7 @@ from ..config import Config
 from ..data.text import PAD_ID, RESERVED
 from ..errors import ConfigError
 from ..runtime import data_replicas
+from .batching import FEEDERS
 
 ENCODER = "encoder"  # the name of the Bidirectional layer here and in the classifier
 EMBEDDING = "embedding"
@@ -73,9 +74,9 @@ class LMBatches(keras.utils.PyDataset):
         seed: int = 0,
         steps: int | None = None,
     ):
-        # Keras' enqueuer threads feed the batches (see PaddedBatches): each batch draws
-        # its negatives from its own generator, so the order threads run in changes nothing.
-        super().__init__(workers=2)
+        # Each batch draws its negatives from its own generator: the order the feeder
+        # threads run in changes nothing.
+        super().__init__(workers=FEEDERS)
         replicas = data_replicas()
         if batch_size % replicas:
             raise ConfigError(
