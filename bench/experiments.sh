@@ -2,7 +2,9 @@
 # The tutorial's experiments to convergence: each on all of IMDB, 3 seeds, early stopping
 # within the 12-epoch cap, then docs/experiments.md gathering their answers. Runs are run
 # folders in runs/experiments, named by config: an interrupted grid resumes, and a variant
-# two experiments share (the base) trains once. Extra arguments go to every experiment
+# two experiments share (the base) trains once; each finished run's record goes to
+# experiments/records/ (commit it: the grid resumes from it on another machine, without
+# the run folders). Extra arguments go to every experiment
 # (e.g. --engine ray --address auto for a cluster).
 #
 #   bench/experiments.sh ../shared/data/aclImdb.tar.gz [NAMES] [EXTRA...]

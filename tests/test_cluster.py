@@ -287,17 +287,22 @@ def test_tune_interrupted_resumes_and_its_best_preset_trains(head, tmp_path):
 @pytest.mark.slow
 def test_experiment_on_ray_trains_the_runs_local_experiment_reuses(head, tmp_path):
     corpus = make_jsonl(tmp_path / "corpus.jsonl")
-    # threshold with 2 seeds: two runs of the base, the fewest trainings that go in parallel
-    args = ["experiment", "threshold", "--data", str(corpus), "--epochs", "1", "--seeds", "2"]
-    args += ["--runs-dir", str(tmp_path / "runs"), *TINY]
+    # cell with 1 seed: three runs (GRU, two LSTMs) that train in parallel
+    args = ["experiment", "cell", "--data", str(corpus), "--epochs", "1", "--seeds", "1"]
+    args += ["--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "cell"), *TINY]
     joined = {**os.environ, "RAY_AUTH_MODE": "token"}
-    on_ray = [*args, "--out", str(tmp_path / "ray"), "--engine", "ray"]
-    done = cli(*on_ray, "--address", head["address"], env=joined, timeout=600)
-    assert "training 2 runs on Ray" in done.stdout
-    assert len(list((tmp_path / "runs").glob("*/seed-4[23]/manifest.json"))) == 2
+    done = cli(*args, "--engine", "ray", "--address", head["address"], env=joined, timeout=600)
+    assert "training 3 runs on Ray" in done.stdout
+    assert len(list((tmp_path / "runs").glob("*/seed-42/manifest.json"))) == 3
+    ray_results = read_json(tmp_path / "cell" / "results.json")
 
-    local = runner.invoke(app, [*args, "--out", str(tmp_path / "local")])  # the same folders
+    # The driver recorded each run as it finished; without the records, the local engine
+    # reuses the run folders Ray's workers wrote.
+    records = sorted((tmp_path / "records").glob("*-seed-42.json"))
+    assert len(records) == 3
+    for record in records:
+        record.unlink()
+    local = runner.invoke(app, args)
     assert local.exit_code == 0, local.output
-    assert local.output.count("complete, reusing it") == 2
-    ray_results = read_json(tmp_path / "ray" / "results.json")
-    assert ray_results["rows"] == read_json(tmp_path / "local" / "results.json")["rows"]
+    assert local.output.count("complete, reusing it") == 3
+    assert ray_results["rows"] == read_json(tmp_path / "cell" / "results.json")["rows"]

@@ -1,5 +1,6 @@
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -80,9 +81,9 @@ def test_experiment_writes_its_answer_table_and_plots(name, corpus, experiments_
     assert (out / f"{name}-curves.png").stat().st_size > 5000
     # One epoch (the cap here): every run is flagged as still learning, and the table says so.
     assert "Still learning at the 1-epoch cap" in table
-    folders = [Path(run["run"]) for row in results["rows"] for run in row["runs"]]
-    assert not any(f.is_absolute() for f in folders)  # committed tables hold no machine's paths
-    configs = [json.loads((f / runs.CONFIG).read_text())["config"] for f in folders]
+    records = [Path(run["record"]) for row in results["rows"] for run in row["runs"]]
+    assert not any(r.is_absolute() for r in records)  # committed tables hold no machine's paths
+    configs = [json.loads(r.read_text())["config"] for r in records]
     if name == "cell":
         gru, same_units, same_params = (r["params"]["mean"] for r in results["rows"])
         assert gru < same_units and abs(same_params - gru) / gru < 0.02
@@ -175,11 +176,13 @@ def test_threshold_chosen_on_validation_is_the_one_train_stored(corpus, experime
     assert results["rows"][-1]["threshold"]["mean"] == pytest.approx(stored)
 
 
-def test_rows_are_means_over_seeds_and_runs_are_reused(corpus, experiments_dir):
-    """Seed 42's runs (trained above, the base by several experiments) are reused."""
+def test_rows_are_means_over_seeds_and_records_are_reused(corpus, experiments_dir):
+    """Seed 42's runs (trained above, the base by several experiments) are reused from
+    their records; the records alone, without the run folders (as on another machine
+    after the records were committed), give the same table without training."""
     out = experiments_dir / "conv-gru-2-seeds"
     first, results = experiment("conv-gru", corpus, out, "--seeds", "2")
-    assert first.output.count("complete, reusing it") == 4
+    assert first.output.count("recorded in") == 4
     assert [r["variant"] for r in results["rows"]] == [
         "GRU (stacked)",
         "Conv1D + GRU",
@@ -190,9 +193,19 @@ def test_rows_are_means_over_seeds_and_runs_are_reused(corpus, experiments_dir):
         assert [r["seed"] for r in row["runs"]] == [42, 43]
         accuracies = [r["accuracy"] for r in row["runs"]]
         assert row["accuracy"]["mean"] == pytest.approx(sum(accuracies) / 2)
+    shutil.rmtree(experiments_dir / "runs")
     again, rerun = experiment("conv-gru", corpus, out, "--seeds", "2")
-    assert again.output.count("complete, reusing it") == 8 and "loading data" not in again.output
+    assert again.output.count("recorded in") == 8 and "loading data" not in again.output
     assert rerun["rows"] == results["rows"]
+
+
+def test_a_key_names_the_data_by_its_path_from_here():
+    """An absolute and a relative path to the same file give one key: the committed records
+    are found from another checkout beside the same data."""
+    cfg, relative = preset("tutorial"), Path("..") / "shared" / "reviews.jsonl"
+    key = config_key(cfg, DataSpec(path=str(relative)))
+    assert config_key(cfg, DataSpec(path=str(relative.resolve()))) == key
+    assert config_key(cfg, DataSpec(path="reviews.jsonl")) != key
 
 
 @pytest.mark.parametrize("value, same_key", [("off", True), ("on", False)])

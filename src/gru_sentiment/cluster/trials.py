@@ -15,7 +15,7 @@ from ..data.splits import DataSpec
 from ..errors import GruSentimentError
 from ..io import runs
 from ..io.files import read_json
-from ..train.experiments import Job, TrainAll, train_or_reuse
+from ..train.experiments import Job, TrainAll, save_record, train_or_reuse
 from .session import connect, use_assigned_cores
 
 POLL_SECONDS = 1.0  # how often a trial looks for a newly checkpointed epoch
@@ -96,6 +96,7 @@ def ray_runner(address: str | None) -> TrainAll:
                     if isinstance(err.cause, GruSentimentError):
                         raise err.cause from None
                     raise
+                save_record(job, spec)
                 log(f"--- {job.label}: {job.run_dir} done")
 
     return train_all

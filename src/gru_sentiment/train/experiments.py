@@ -4,7 +4,10 @@ trained over several seeds, summarised as mean ± std in a table and a plot.
 Every run is an ordinary run folder `RUNS/<config hash>/seed-<n>/`, named by its
 configuration and data, so an interrupted experiment resumes (complete runs are reused, an
 unfinished one resumes its epochs) and a configuration several experiments share (the
-base) trains once.
+base) trains once. What the tables need of a complete run goes into a small record beside
+the results (`experiments/records/<config hash>-seed-<n>.json`), committed: the tables
+regrow from the records, and a grid that takes longer than one machine's session resumes
+on the next machine without the run folders.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ BASE_OVERRIDES = ("mask=true", "bucket=true")
 UNITS, DROPOUTS = (32, 64, 128), (0.0, 0.2, 0.5)  # the units experiment's grid
 WHOLE = 100_000  # max_len that keeps every review whole (bucketed: no padding to it)
 RUNS_DIR = Path("runs") / "experiments"  # beside the other run folders (git-ignored)
+RECORDS = "records"  # the runs' records: a folder beside the experiments' results
 THRESHOLD_ROWS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
 
@@ -52,6 +56,7 @@ class Job:
     label: str
     cfg: Config
     run_dir: Path
+    record: Path | None = None  # where its record goes once it is complete
 
 
 # Trains a list of jobs: `train_each` here, or a runner that spreads them over machines.
@@ -63,6 +68,7 @@ def train_each(jobs: list[Job], spec: DataSpec, log: Callable) -> None:
     for job in jobs:
         log(f"--- {job.label}: {job.run_dir}")
         train_or_reuse(job.cfg, job.run_dir, spec, log)
+        save_record(job, spec)
 
 
 @dataclass(frozen=True)
@@ -216,24 +222,33 @@ def run_experiment(
         "seeds": seed_list,
         "base": {k: v for k, v in base.to_dict().items() if tutorial.get(k) != v},
     }
-    if name == "threshold":
+    if name == "threshold":  # sweeps predictions: the run folders themselves
         if not run_dirs:
-            rows = variants("threshold", base)
-            run_dirs = _train_variants(rows, base, spec, runs_dir, seed_list, log, train_all)[0]
+            jobs = _jobs(variants("threshold", base), base, spec, runs_dir, seed_list)[0]
+            train_all(jobs, spec, log)
+            run_dirs = [job.run_dir for job in jobs]
         results = _threshold(run_dirs)
         settings.update(runs=[_relative(d) for d in run_dirs])
-        used = list(run_dirs)
+        machines = [_machine(read_json(d / runs.CONFIG)) for d in run_dirs]
     else:
         rows = variants(name, base, Path(vectors) if vectors else None)
         if name == "embeddings":
             settings.update(vectors=str(vectors) if vectors else "word2vec (train + unlabeled)")
-        folders = _train_variants(rows, base, spec, runs_dir, seed_list, log, train_all)
-        results = {"rows": [_summarise(v, dirs) for v, dirs in zip(rows, folders, strict=True)]}
-        curves = {v.label: _mean_curve(dirs) for v, dirs in zip(rows, folders, strict=True)}
+        grid = _jobs(rows, base, spec, runs_dir, seed_list, out.parent / RECORDS)
+        jobs = [job for row in grid for job in row]
+        for job in jobs:
+            if job.record.is_file():
+                log(f"--- {job.label}: recorded in {_relative(job.record)}")
+        missing = [job for job in jobs if not job.record.is_file()]
+        if missing:
+            train_all(missing, spec, log)
+        records = [[_read_record(job.record) for job in row] for row in grid]
+        results = {"rows": [_summarise(v, r) for v, r in zip(rows, records, strict=True)]}
+        curves = {v.label: _mean_curve(r) for v, r in zip(rows, records, strict=True)}
         title = f"experiment {name}: validation accuracy by epoch (mean over seeds)"
         plots.overlaid_curves(curves, title, out / f"{name}-curves.png")
-        used = [d for dirs in folders for d in dirs]
-    settings["machine"] = "; ".join(sorted({_machine(d) for d in used}))
+        machines = [record["machine"] for row in records for record in row]
+    settings["machine"] = "; ".join(sorted(set(machines)))
     results = {"experiment": name, "question": QUESTIONS[name], **settings, **results}
     results["description"] = DESCRIPTIONS[name]
     results["conclusion"] = conclusion(results)
@@ -244,32 +259,40 @@ def run_experiment(
     return results
 
 
-def _train_variants(
+def _jobs(
     variants: tuple[Variant, ...],
     base: Config,
     spec: DataSpec,
     runs_dir: Path,
     seeds: list[int],
-    log: Callable,
-    train_all: TrainAll,
-) -> list[list[Path]]:
-    """Train (or reuse) every variant for every seed; run folders per variant."""
-    jobs, folders = [], []
+    records: Path | None = None,
+) -> list[list[Job]]:
+    """The jobs of every variant for every seed, by variant; with their records in
+    `records` when given."""
+    grid = []
     for variant in variants:
-        dirs = []
+        row = []
         for seed in seeds:
             cfg = base.replace(**variant.changes, seed=seed).validate()
-            run_dir = runs_dir / config_key(cfg, spec) / f"seed-{seed}"
-            jobs.append(Job(f"{variant.label}, seed {seed}", cfg, run_dir))
-            dirs.append(run_dir)
-        folders.append(dirs)
-    train_all(jobs, spec, log)
-    return folders
+            key = config_key(cfg, spec)
+            record = records / f"{key}-seed-{seed}.json" if records else None
+            row.append(
+                Job(f"{variant.label}, seed {seed}", cfg, runs_dir / key / f"seed-{seed}", record)
+            )
+        grid.append(row)
+    return grid
 
 
 def config_key(cfg: Config, spec: DataSpec) -> str:
-    """Short hash of everything that defines a run but its seed."""
-    return runs.key({k: v for k, v in cfg.to_dict().items() if k != "seed"}, spec.__dict__)
+    """Short hash of everything that defines a run but its seed; the data by its path
+    relative to where the command runs, so that a checkout beside the same data on
+    another machine finds the same keys (and records)."""
+    config = {k: v for k, v in cfg.to_dict().items() if k != "seed"}
+    return runs.key(config, _portable(spec))
+
+
+def _portable(spec: DataSpec) -> dict:
+    return {**spec.__dict__, "path": _relative(Path(spec.path)) if spec.path else None}
 
 
 def train_or_reuse(cfg: Config, run_dir: Path, spec: DataSpec, log: Callable) -> None:
@@ -287,9 +310,34 @@ def train_or_reuse(cfg: Config, run_dir: Path, spec: DataSpec, log: Callable) ->
     train_run(cfg, run_dir, spec, log=log)
 
 
-def steady_seconds_per_epoch(run_dir: Path) -> float:
+def save_record(job: Job, spec: DataSpec) -> None:
+    """Write the record of `job`'s complete run (when it has a record path): what the
+    tables need of it, a few hundred bytes."""
+    if job.record is None:
+        return
+    metrics = read_json(job.run_dir / runs.METRICS)
+    history = _history(job.run_dir)
+    measures = {k: metrics[k] for k in COLUMNS if k in metrics}
+    measures["seconds_per_epoch"] = steady_seconds_per_epoch(history)
+    measures["truncated"] = float(read_predictions(job.run_dir)["test"].truncated.mean())
+    record = {
+        "config": job.cfg.to_dict(),
+        "data": _portable(spec),
+        "machine": _machine(read_json(job.run_dir / runs.CONFIG)),
+        "measures": measures,
+        "val_accuracy": [float(row["val_accuracy"]) for row in history],  # by epoch
+    }
+    write_json(job.record, record)
+
+
+def _read_record(path: Path) -> dict:
+    """A run's record, with its path relative to where the command runs."""
+    return {**read_json(path), "path": _relative(path)}
+
+
+def steady_seconds_per_epoch(history: list[dict]) -> float:
     """Mean seconds of the epochs after the first (the first includes graph building)."""
-    seconds = [float(row["seconds"]) for row in _history(run_dir)]
+    seconds = [float(row["seconds"]) for row in history]
     return float(np.mean(seconds[1:] if len(seconds) > 1 else seconds))
 
 
@@ -300,15 +348,8 @@ def mean_std(values: list[float]) -> dict:
     return {"mean": float(array.mean()), "std": std}
 
 
-def _summarise(variant: Variant, run_dirs: list[Path]) -> dict:
-    per_run = []
-    for run_dir in run_dirs:
-        metrics = read_json(run_dir / runs.METRICS)
-        measures = {k: metrics[k] for k in COLUMNS if k in metrics}
-        measures["seconds_per_epoch"] = steady_seconds_per_epoch(run_dir)
-        measures["truncated"] = float(read_predictions(run_dir)["test"].truncated.mean())
-        seed = read_json(run_dir / runs.CONFIG)["seed"]
-        per_run.append({"run": _relative(run_dir), "seed": seed, **measures})
+def _summarise(variant: Variant, records: list[dict]) -> dict:
+    per_run = [{"record": r["path"], "seed": r["config"]["seed"], **r["measures"]} for r in records]
     row = {"variant": variant.label, "changes": variant.changes, "runs": per_run}
     row.update({k: mean_std([r[k] for r in per_run]) for k in COLUMNS})
     return row
@@ -319,10 +360,10 @@ def _history(run_dir: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def _mean_curve(run_dirs: list[Path]) -> list[float]:
+def _mean_curve(records: list[dict]) -> list[float]:
     """Validation accuracy by epoch, the mean over the runs that reached that epoch
     (early stopping ends runs at different epochs)."""
-    curves = [[float(r["val_accuracy"]) for r in _history(d)] for d in run_dirs]
+    curves = [record["val_accuracy"] for record in records]
     return [
         float(np.mean([c[epoch] for c in curves if len(c) > epoch]))
         for epoch in range(max(map(len, curves)))
@@ -334,9 +375,8 @@ def _relative(path: Path) -> str:
     return os.path.relpath(path)
 
 
-def _machine(run_dir: Path) -> str:
-    """Where a run trained: the CPU, and its GPUs when it had some."""
-    record = read_json(Path(run_dir) / runs.CONFIG)
+def _machine(record: dict) -> str:
+    """Where a run trained (its config.json): the CPU, and its GPUs when it had some."""
     cpu = record.get("cpu", "CPU not recorded")
     return f"{cpu}; GPUs: {', '.join(record['gpus'])}" if record.get("gpus") else cpu
 
