@@ -199,13 +199,18 @@ def test_rows_are_means_over_seeds_and_records_are_reused(corpus, experiments_di
     assert rerun["rows"] == results["rows"]
 
 
-def test_a_key_names_the_data_by_its_path_from_here():
-    """An absolute and a relative path to the same file give one key: the committed records
-    are found from another checkout beside the same data."""
-    cfg, relative = preset("tutorial"), Path("..") / "shared" / "reviews.jsonl"
-    key = config_key(cfg, DataSpec(path=str(relative)))
-    assert config_key(cfg, DataSpec(path=str(relative.resolve()))) == key
-    assert config_key(cfg, DataSpec(path="reviews.jsonl")) != key
+def test_a_key_names_the_data_by_file_name_and_size(tmp_path):
+    """Copies of the data in two places give one key (the committed records are found on
+    another machine, from any folder); other contents give another."""
+    cfg = preset("tutorial")
+    here, there = tmp_path / "a" / "reviews.jsonl", tmp_path / "b" / "reviews.jsonl"
+    for path, text in ((here, "same"), (there, "same")):
+        path.parent.mkdir()
+        path.write_text(text)
+    key = config_key(cfg, DataSpec(path=str(here)))
+    assert config_key(cfg, DataSpec(path=str(there))) == key
+    there.write_text("longer")
+    assert config_key(cfg, DataSpec(path=str(there))) != key
 
 
 @pytest.mark.parametrize("value, same_key", [("off", True), ("on", False)])

@@ -124,10 +124,10 @@ def experiment(
 
     Default: a subset (4,000 train / 4,000 test reviews, 3 seeds, early stopping within 12
     epochs); --full: all data. With --engine ray its runs train in parallel, one CPU each,
-    on this machine or a cluster. Each finished run leaves a small record in
-    experiments/records/ (beside --out): a run recorded there is not trained again, on any
-    machine. `overview` writes docs/experiments.md (or --out) from the results under
-    experiments/: each question's answer and one accuracy-against-time chart.
+    on this machine or a cluster. Each finished run leaves a small record in records/
+    beside --out (experiments/records/): a run recorded there is not trained again, on any
+    machine with the same data. `overview` writes docs/experiments.md (or --out) from the
+    results under experiments/: each question's answer and one accuracy-against-time chart.
 
     Example: gru-sentiment experiment maxlen --data aclImdb_v1.tar.gz
     """

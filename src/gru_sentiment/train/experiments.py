@@ -51,12 +51,13 @@ THRESHOLD_ROWS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
 @dataclass(frozen=True)
 class Job:
-    """One run to train: what the log calls it, its config, its run folder."""
+    """One run to train: what the log calls it, its config, its run folder, and the file
+    its record goes to (None: not recorded, as the threshold sweep's runs)."""
 
     label: str
     cfg: Config
     run_dir: Path
-    record: Path | None = None  # where its record goes once it is complete
+    record: Path | None = None
 
 
 # Trains a list of jobs: `train_each` here, or a runner that spreads them over machines.
@@ -236,13 +237,13 @@ def run_experiment(
             settings.update(vectors=str(vectors) if vectors else "word2vec (train + unlabeled)")
         grid = _jobs(rows, base, spec, runs_dir, seed_list, out.parent / RECORDS)
         jobs = [job for row in grid for job in row]
+        missing = [job for job in jobs if not (job.record and job.record.is_file())]
         for job in jobs:
-            if job.record.is_file():
+            if job not in missing:
                 log(f"--- {job.label}: recorded in {_relative(job.record)}")
-        missing = [job for job in jobs if not job.record.is_file()]
         if missing:
             train_all(missing, spec, log)
-        records = [[_read_record(job.record) for job in row] for row in grid]
+        records = [[_read_record(job, spec) for job in row] for row in grid]
         results = {"rows": [_summarise(v, r) for v, r in zip(rows, records, strict=True)]}
         curves = {v.label: _mean_curve(r) for v, r in zip(rows, records, strict=True)}
         title = f"experiment {name}: validation accuracy by epoch (mean over seeds)"
@@ -284,15 +285,21 @@ def _jobs(
 
 
 def config_key(cfg: Config, spec: DataSpec) -> str:
-    """Short hash of everything that defines a run but its seed; the data by its path
-    relative to where the command runs, so that a checkout beside the same data on
-    another machine finds the same keys (and records)."""
+    """Short hash of everything that defines a run but its seed, the data named as
+    `portable` names it."""
     config = {k: v for k, v in cfg.to_dict().items() if k != "seed"}
-    return runs.key(config, _portable(spec))
+    return runs.key(config, portable(spec))
 
 
-def _portable(spec: DataSpec) -> dict:
-    return {**spec.__dict__, "path": _relative(Path(spec.path)) if spec.path else None}
+def portable(spec: DataSpec) -> dict:
+    """The data spec with its file (or folder) by name and size instead of where it lies:
+    another machine with a copy of the data elsewhere finds the same keys and records,
+    whatever folder a command runs in."""
+    if not spec.path:
+        return spec.__dict__
+    path = Path(spec.path)
+    size = path.stat().st_size if path.is_file() else None
+    return {**spec.__dict__, "path": path.name, "bytes": size}
 
 
 def train_or_reuse(cfg: Config, run_dir: Path, spec: DataSpec, log: Callable) -> None:
@@ -322,7 +329,7 @@ def save_record(job: Job, spec: DataSpec) -> None:
     measures["truncated"] = float(read_predictions(job.run_dir)["test"].truncated.mean())
     record = {
         "config": job.cfg.to_dict(),
-        "data": _portable(spec),
+        "data": portable(spec),
         "machine": _machine(read_json(job.run_dir / runs.CONFIG)),
         "measures": measures,
         "val_accuracy": [float(row["val_accuracy"]) for row in history],  # by epoch
@@ -330,9 +337,15 @@ def save_record(job: Job, spec: DataSpec) -> None:
     write_json(job.record, record)
 
 
-def _read_record(path: Path) -> dict:
-    """A run's record, with its path relative to where the command runs."""
-    return {**read_json(path), "path": _relative(path)}
+def _read_record(job: Job, spec: DataSpec) -> dict:
+    """The record of `job`'s run, with its path relative to where the command runs;
+    RunError when it records another configuration or data."""
+    assert job.record is not None  # noqa: S101 (jobs of experiments with records)
+    record = read_json(job.record)
+    expected = {"config": job.cfg.to_dict(), "data": portable(spec)}
+    if any(runs.settled(k, record[k]) != runs.settled(k, v) for k, v in expected.items()):
+        raise RunError(f"{job.record} records another configuration or data; remove it")
+    return {**record, "path": _relative(job.record)}
 
 
 def steady_seconds_per_epoch(history: list[dict]) -> float:
@@ -371,7 +384,7 @@ def _mean_curve(records: list[dict]) -> list[float]:
 
 
 def _relative(path: Path) -> str:
-    """A run folder relative to where the command ran: results hold no machine's paths."""
+    """A path relative to where the command ran: results hold no machine's paths."""
     return os.path.relpath(path)
 
 
