@@ -243,7 +243,7 @@ def run_experiment(
                 log(f"--- {job.label}: recorded in {_relative(job.record)}")
         if missing:
             train_all(missing, spec, log)
-        records = [[_read_record(job, spec) for job in row] for row in grid]
+        records = [[_read_record(job.record, job.cfg, spec) for job in row] for row in grid]
         results = {"rows": [_summarise(v, r) for v, r in zip(rows, records, strict=True)]}
         curves = {v.label: _mean_curve(r) for v, r in zip(rows, records, strict=True)}
         title = f"experiment {name}: validation accuracy by epoch (mean over seeds)"
@@ -337,15 +337,14 @@ def save_record(job: Job, spec: DataSpec) -> None:
     write_json(job.record, record)
 
 
-def _read_record(job: Job, spec: DataSpec) -> dict:
-    """The record of `job`'s run, with its path relative to where the command runs;
-    RunError when it records another configuration or data."""
-    assert job.record is not None  # noqa: S101 (jobs of experiments with records)
-    record = read_json(job.record)
-    expected = {"config": job.cfg.to_dict(), "data": portable(spec)}
+def _read_record(path: Path, cfg: Config, spec: DataSpec) -> dict:
+    """The record at `path` of a run of `cfg` on `spec`, with its path relative to where
+    the command runs; RunError when it records another configuration or data."""
+    record = read_json(path)
+    expected = {"config": cfg.to_dict(), "data": portable(spec)}
     if any(runs.settled(k, record[k]) != runs.settled(k, v) for k, v in expected.items()):
-        raise RunError(f"{job.record} records another configuration or data; remove it")
-    return {**record, "path": _relative(job.record)}
+        raise RunError(f"{path} records another configuration or data; remove it")
+    return {**record, "path": _relative(path)}
 
 
 def steady_seconds_per_epoch(history: list[dict]) -> float:
