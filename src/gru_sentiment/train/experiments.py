@@ -319,7 +319,7 @@ def train_or_reuse(cfg: Config, run_dir: Path, spec: DataSpec, log: Callable) ->
 
 def save_record(job: Job, spec: DataSpec) -> None:
     """Write the record of `job`'s complete run (when it has a record path): what the
-    tables need of it, a few hundred bytes."""
+    tables need of it, about 1.5 KB."""
     if job.record is None:
         return
     metrics = read_json(job.run_dir / runs.METRICS)
