@@ -21,6 +21,7 @@ import json
 import shutil
 import sys
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,13 +70,20 @@ def lm_corpus(encoded: dict[str, list[np.ndarray]]) -> LMCorpus:
     """Train + validation texts (all of IMDB's train set) and the unlabeled reviews; the
     test split never enters. The last HELD_OUT_SHARE of the unlabeled reviews (of the
     labeled ones when there are none) is held out."""
-    labeled = encoded["train"] + encoded["validation"]
+    # A classifier seed splits train and validation its own way; ordered by a checksum of
+    # their ids (a shuffle that ignores the split), the LM's stream is the same for every
+    # seed, so one LM (one cache entry) serves them all.
+    labeled = sorted(encoded["train"] + encoded["validation"], key=_checksum)
     unlabeled = encoded["unlabeled"]
     pool = unlabeled or labeled
     n_held = max(1, int(len(pool) * HELD_OUT_SHARE))
     held_out = pool[-n_held:]
     train = labeled + unlabeled[:-n_held] if unlabeled else labeled[:-n_held]
     return LMCorpus(train, held_out)
+
+
+def _checksum(seq: np.ndarray) -> int:
+    return zlib.crc32(seq.tobytes())
 
 
 def lm_settings(cfg: Config) -> dict:
