@@ -4,6 +4,7 @@
 import csv
 import itertools
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -323,7 +324,7 @@ def test_cli_bad_options_fail_in_one_line(run_dir, tmp_path, args, message):
     assert message in result.output and len(result.output.strip().splitlines()) == 1
 
 
-def test_cli_refuses_a_model_file_and_a_baseline_folder(run_dir, tmp_path):
+def test_cli_refuses_a_model_file_and_a_folder_without_its_model(run_dir, tmp_path):
     (tmp_path / "model.h5").write_bytes(b"\x89HDF")
     result = runner.invoke(app, ["predict", str(tmp_path / "model.h5"), "great"])
     assert result.exit_code == 2 and "refusing" in result.output
@@ -331,7 +332,18 @@ def test_cli_refuses_a_model_file_and_a_baseline_folder(run_dir, tmp_path):
     baseline.mkdir()
     shutil.copy(run_dir / runs.CONFIG, baseline)
     result = runner.invoke(app, ["predict", str(baseline), "great"])
-    assert result.exit_code == 2 and "predict needs a trained GRU run" in result.output
+    assert result.exit_code == 2 and "has no model.keras" in result.output
+
+
+def test_predict_prints_no_backend_log_lines(run_dir):
+    """TensorFlow's C++ lines (oneDNN's DT_BOOL note on AVX-512 CPUs...) stay out of
+    stderr; what the tool says itself is all there is."""
+    command = [sys.executable, "-m", "gru_sentiment", "predict", str(run_dir), "Great!"]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "positive" in out.stdout or "negative" in out.stdout
+    backend_lines = [line for line in out.stderr.splitlines() if re.match(r"[EWI]\d{4} ", line)]
+    assert not backend_lines and "oneDNN" not in out.stderr
 
 
 def resign(copy):

@@ -10,6 +10,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+VERBOSE = "GRU_SENTIMENT_VERBOSE"
+
 
 def gpu_present() -> bool:
     """Whether this machine has an NVIDIA device node (a GPU a backend could use)."""
@@ -38,7 +40,11 @@ def prepare(cpu: bool = False) -> None:
     with those messages silenced. Whatever the backend: Keras imports TensorFlow whenever
     it is installed (its serialization checks for `tf.TensorShape`).
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info/warning flood
+    # TensorFlow's C++ log lines (info, warnings, and "errors" such as oneDNN's DT_BOOL
+    # note, which change nothing) reach the user only with GRU_SENTIMENT_VERBOSE=1 (the
+    # CLI's --verbose); a real failure still arrives as a Python exception.
+    verbose = os.environ.get(VERBOSE, "") not in ("", "0")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose else "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     no_gpu = cpu or not gpu_present()
     if cpu:

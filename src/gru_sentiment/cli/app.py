@@ -6,8 +6,12 @@ function in a module and one line here.
 
 from __future__ import annotations
 
+import os
+from typing import Annotated
+
 import typer
 
+from ..runtime import VERBOSE
 from . import apply, export, report, train, tune
 
 app = typer.Typer(
@@ -16,6 +20,18 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def main(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Let the backend's own log lines through.")
+    ] = False,
+) -> None:
+    """GRU sentiment classification of movie reviews: explore, train, evaluate, apply."""
+    if verbose:
+        os.environ[VERBOSE] = "1"
+
 
 # In the order `--help` lists them: the flow from data to a served model.
 app.command()(report.eda)

@@ -38,14 +38,14 @@ def check_long(long: str | None) -> None:
 
 
 def load_model(run_dir: Path, cpu: bool, long: str | None = None):
-    """The run's SentimentModel, or a one-line error."""
+    """The run's model (a GRU run's or a baseline's), or a one-line error."""
     check_long(long)
     from ..runtime import prepare
 
     prepare(cpu)
-    from ..inference.model import SentimentModel
+    from ..inference.baseline import load_run
 
-    return load_or_fail(SentimentModel.load, run_dir)
+    return load_or_fail(load_run, run_dir)
 
 
 def predict(

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..config import DEFAULT_PRESET, PRESETS, parse_overrides
+from ..io.terminal import printable
 from .common import (
     CpuOpt,
     DataOpt,
@@ -179,15 +180,54 @@ def baseline(
 
 
 def evaluate_cmd(
-    run_dir: Annotated[Path, typer.Argument(help="A complete run folder.")],
-    data: DataOpt = None,
+    run_dir: Annotated[Path, typer.Argument(help="A complete run folder (GRU or baseline).")],
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            help="A labeled .csv/.jsonl/.parquet file: every row is scored. An IMDB folder "
+            "or archive: the run's test split again. Default: the run's own data.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="--data FILE: the folder written; default evaluations/RUN-FILE."),
+    ] = None,
+    text_column: TextColumnOpt = "text",
+    label_column: Annotated[str, typer.Option(help="Label column of --data FILE.")] = "label",
+    label_map: Annotated[
+        str | None,
+        typer.Option(
+            help="Label values as the run's classes: 'bad=negative,good=positive'. Default: "
+            "the class names, 0/1, neg/pos, negative/positive."
+        ),
+    ] = None,
+    rating_cut: Annotated[
+        str | None,
+        typer.Option(
+            help="Star ratings as two classes: 'HIGH' (HIGH and up positive, the rest "
+            "negative) or 'LOW:HIGH' (LOW and below negative; the stars between skipped)."
+        ),
+    ] = None,
     cpu: CpuOpt = False,
 ) -> None:
-    """Reload a run folder and evaluate it on its test set again.
+    """Score a run on a labeled file of yours, or on its own test set again.
 
-    Example: gru-sentiment evaluate runs/tutorial
+    With --data FILE (CSV, JSONL or Parquet), every row is scored and a folder of its own
+    gets metrics.json (accuracy, F1, ROC-AUC, calibration error, accuracy by length, the
+    most confident errors), reliability.png and report.html.
+
+    Example: gru-sentiment evaluate runs/hybrid --data tweets.csv --label-column sentiment
     """
     check_data_path(data)
+    from ..data.labeled import LABELED_SUFFIXES
+
+    if data is not None and Path(data).suffix.lower() in LABELED_SUFFIXES:
+        columns = (text_column, label_column, label_map, rating_cut)
+        _evaluate_file(run_dir, Path(data), out, *columns, cpu)
+        return
+    if (out, label_map, rating_cut) != (None, None, None):
+        fail("--out, --label-map and --rating-cut apply to --data FILE (.csv/.jsonl/.parquet)")
     from ..runtime import prepare
 
     prepare(cpu)
@@ -195,6 +235,43 @@ def evaluate_cmd(
 
     metrics = load_or_fail(evaluate_run, run_dir, data, log=typer.echo)
     print_headline(metrics, run_dir)
+
+
+def _evaluate_file(
+    run_dir: Path,
+    data: Path,
+    out: Path | None,
+    text_column: str,
+    label_column: str,
+    label_map: str | None,
+    rating_cut: str | None,
+    cpu: bool,
+) -> None:
+    """evaluate --data FILE: check everything, then load the run and score the file."""
+    from ..inference.baseline import load_run
+    from ..report.evaluation import PAGE, check_evaluation_folder, evaluate_file
+    from ..runtime import prepare
+
+    out = out or Path("evaluations") / f"{run_dir.resolve().name}-{data.stem}"
+    load_or_fail(check_evaluation_folder, out)
+    from ..data.labeled import read_labeled
+    from ..io.runs import verify
+
+    load_or_fail(verify, run_dir, ())  # a complete, untampered run before the file is read
+    classes = tuple(read_metrics(run_dir).get("classes", ("negative", "positive")))
+    labeled = load_or_fail(
+        read_labeled, data, classes, text_column, label_column, label_map, rating_cut
+    )
+    for reason, count in labeled.skipped.items():
+        typer.echo(f"skipped {count:,} rows: {printable(reason)}", err=True)
+    prepare(cpu)
+    model = load_or_fail(load_run, run_dir)
+    found = load_or_fail(evaluate_file, model, labeled, data, out, typer.echo)
+    from ..evaluation.metrics import headline
+
+    shown = ", ".join(f"{k} {found[k]:.4f}" for k in headline(found) if found.get(k) is not None)
+    typer.echo(f"{found['n_test']:,} texts: {shown}, ECE {found['ece']:.4f}")
+    typer.echo(f"wrote {out / PAGE}")
 
 
 def params(

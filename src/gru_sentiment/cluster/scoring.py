@@ -132,9 +132,9 @@ class Scorer:
 
         use_assigned_cores()
         prepare(cpu)
-        from ..inference.model import SentimentModel
+        from ..inference.baseline import load_run
 
-        self.model = SentimentModel.load(run_dir)
+        self.model = load_run(run_dir)
         self.long = long
 
     def __call__(self, batch: dict) -> dict:

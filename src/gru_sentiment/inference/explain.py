@@ -23,16 +23,27 @@ import html
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from ..data.tables import text_error
-from ..data.text import fit_length
 from ..io.terminal import printable
+from .prediction import Prediction
 
-if TYPE_CHECKING:
-    from .model import Prediction, SentimentModel
+
+class Scorer(Protocol):
+    """What occlusion needs of a model: its classes, its tokens, and scores of texts."""
+
+    classes: tuple[str, ...]
+    reads_whole_text: bool  # every token can change the answer (n-gram models)
+
+    def spans(self, text: str, keep: str) -> tuple[list[tuple[int, int]], set[int]]: ...
+
+    def score(self, texts: list[str], keep: str) -> tuple[np.ndarray, list[int]]: ...
+
+    def verdict(self, probs: float | np.ndarray, tokens: int) -> Prediction: ...
+
 
 METHOD = "occlusion"
 # Tokens scored per explanation: more than a pure GRU of the presets reads (max_len 400),
@@ -97,7 +108,7 @@ def class_probability(probs: np.ndarray, index: int) -> np.ndarray:
 
 
 def occlusion(
-    model: SentimentModel,
+    model: Scorer,
     text: str,
     keep: str,
     max_tokens: int = MAX_TOKENS,
@@ -117,17 +128,15 @@ def occlusion(
     classes = model.classes
     if target_class is not None:
         class_index(classes, target_class)  # an unknown class: ValueError before any work
-    encoding = model.encoder.tokenizer.encode(text)  # <start>, then one id per token
-    spans = encoding.offsets[1:]  # character offsets of token i, which is id i + 1
-    read = set(fit_length(np.arange(len(encoding.ids)), model.cfg.max_len, keep).tolist())
-    # A pure GRU never sees the tokens outside the part it reads: 0 without scoring them.
-    drop = {} if model.ngram else {i: 0.0 for i in range(len(spans)) if i + 1 not in read}
-    # The GRU's tokens first, then a hybrid's others (its n-gram branch reads them all),
-    # each group in text order.
-    candidates = sorted(set(range(len(spans))) - set(drop), key=lambda i: (i + 1 not in read, i))
+    spans, read = model.spans(text, keep)
+    # A model that reads only part of the text never sees the rest: 0 without scoring.
+    drop = {} if model.reads_whole_text else {i: 0.0 for i in range(len(spans)) if i not in read}
+    # The tokens a GRU reads first, then a hybrid's others (its n-gram branch reads them
+    # all), each group in text order.
+    candidates = sorted(set(range(len(spans))) - set(drop), key=lambda i: (i not in read, i))
     scored = candidates[:max_tokens]
-    probs, _ = model.score([text], keep)
-    prediction = model.verdict(probs[0], len(encoding.ids))
+    probs, lengths = model.score([text], keep)
+    prediction = model.verdict(probs[0], lengths[0])
     if target_class is None:
         target_class = classes[1] if len(classes) == 2 else prediction.label
     target = class_index(classes, target_class)
@@ -146,7 +155,7 @@ def occlusion(
             start=start,
             end=end,
             contribution=round(float(drop[i]), 6) if i in drop else None,
-            read=i + 1 in read,
+            read=i in read,
         )
         for i, (start, end) in enumerate(spans)
     ]

@@ -12,24 +12,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..config import KEEP, Config
 from ..data.corpus import CLASS_NAMES
-from ..data.tables import text_error
-from ..data.text import START_ID, TextEncoder
+from ..data.text import START_ID, TextEncoder, fit_length
 from ..errors import RunError
-from ..evaluation.decision import verdict
 from ..io import runs
 from ..io.files import read_json
 from .forward import Forward
-
-if TYPE_CHECKING:
-    from .explain import Explanation
+from .run_model import RunModel, read_run
 
 # Model files that can execute code when loaded: never opened, whatever their name.
 REFUSED_SUFFIXES = (".h5", ".hdf5", ".pkl", ".pickle", ".joblib")
@@ -37,33 +30,6 @@ ZIP_MAGIC = b"PK\x03\x04"  # a .keras file is a zip archive
 MAGIC_NAMES = {b"\x89HDF": "an HDF5 file", b"\x80": "a pickle"}
 # Reviews per batch when scoring many: large batches amortise graph mode's per-step cost.
 SCORING_BATCH = 256
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """The verdict on one text; `label` and the probabilities are None when `error` says
-    why."""
-
-    label: str | None  # one of the run's classes: at its decision threshold for two
-    # Two classes: P(second class) ("positive"), as always; more: P(label).
-    probability: float | None
-    truncated: bool  # longer than the model's max_len: only part of it was read
-    tokens: int  # token ids before truncation, start token included
-    error: str | None = None
-    probabilities: dict[str, float] | None = None  # P(class) of every class
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def keep_mode(long: str | None, cfg: Config) -> str:
-    """The part of a long review to read: `long` ("head", "tail", "head+tail") or, when
-    None, the run's own."""
-    if long is None:
-        return cfg.keep
-    if long not in KEEP:
-        raise ValueError(f"long must be one of {', '.join(KEEP)}, not {long!r}")
-    return long
 
 
 def load_network(run_dir: Path):
@@ -85,8 +51,8 @@ def load_network(run_dir: Path):
         raise RunError(f"cannot load {path}: {reason}") from None
 
 
-class SentimentModel:
-    """A trained run, ready for new text. Thread-safe: model calls are serialised.
+class SentimentModel(RunModel):
+    """A trained GRU run, ready for new text. Thread-safe: model calls are serialised.
 
     `ngram` is the hybrid's n-gram branch: (NBLogistic, Stack), or None for a pure GRU.
     """
@@ -94,16 +60,11 @@ class SentimentModel:
     def __init__(
         self, run_dir: Path, record: dict, metrics: dict, encoder: TextEncoder, model, ngram=None
     ):
-        self.run_dir = Path(run_dir)
-        self.record = record
-        self.cfg = Config.from_dict(record["config"])
-        self.metrics = metrics
-        self.classes = tuple(record.get("classes", CLASS_NAMES))  # older runs: binary
-        # Two classes: the threshold on P(second class) chosen on validation; more: argmax.
-        self.threshold = metrics.get("decision_threshold")
+        super().__init__(run_dir, record, metrics)
         self.encoder = encoder
         self.model = model
         self.ngram = ngram
+        self.reads_whole_text = ngram is not None
         # Masked, right-padded networks give the same answer at any padded width, so their
         # reviews are batched by length; the others read exactly max_len ids, always (their
         # answer must not depend on the other reviews of a batch). The network says whether
@@ -117,17 +78,7 @@ class SentimentModel:
         """Load a complete run folder; raises RunError for anything unsafe or tampered with."""
         run_dir = Path(run_dir)
         check_safe(run_dir)
-        record, metrics = read_json(run_dir / runs.CONFIG), read_json(run_dir / runs.METRICS)
-        if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
-            raise RunError(f"{run_dir / runs.CONFIG} has no config object")
-        Config.from_dict(record["config"]).validate()  # an unknown or bad field: ConfigError
-        classes = record.get("classes", CLASS_NAMES)
-        if not isinstance(classes, list | tuple) or len(classes) < 2:
-            raise RunError(f"{run_dir / runs.CONFIG}: classes must be a list of 2 or more")
-        threshold = metrics.get("decision_threshold") if isinstance(metrics, dict) else None
-        binary = len(classes) == 2
-        if binary and (not isinstance(threshold, int | float) or not 0 <= threshold <= 1):
-            raise RunError(f"{run_dir / runs.METRICS}: decision_threshold must be in [0, 1]")
+        record, metrics = read_run(run_dir)
         ngram = None
         if record["config"].get("ngram_branch"):
             from ..model.linear import NBLogistic
@@ -145,28 +96,6 @@ class SentimentModel:
             ngram,
         )
 
-    @property
-    def name(self) -> str:
-        """The run folder's name (what /health and the page call this model)."""
-        return self.run_dir.resolve().name
-
-    def examples(self) -> list[dict]:
-        """The run's example test reviews (examples.json)."""
-        return read_json(self.run_dir / runs.EXAMPLES)
-
-    def predict(self, texts: Sequence[str] | str, long: str | None = None) -> list[Prediction]:
-        """One Prediction per text, in order. `long`: "head", "tail" or "head+tail" (the part
-        of a review longer than the model's max_len that is read; None: the run's own)."""
-        texts = [texts] if isinstance(texts, str) else list(texts)
-        errors = [text_error(t) for t in texts]
-        valid = [i for i, err in enumerate(errors) if err is None]
-        probs, lengths = self.score([texts[i] for i in valid], keep_mode(long, self.cfg))
-        found = dict(zip(valid, zip(probs, lengths, strict=True), strict=True))
-        return [
-            Prediction(None, None, False, 0, err) if err else self.verdict(*found[i])
-            for i, err in enumerate(errors)
-        ]
-
     def score(self, texts: list[str], keep: str) -> tuple[np.ndarray, list[int]]:
         """(n,) P(second class) of valid texts for two classes, (n, classes) for more, and
         their lengths in token ids; `keep`: the part of a long review the network reads."""
@@ -177,28 +106,12 @@ class SentimentModel:
             probs = stack.combine(probs, linear.logits(seqs)) if texts else probs
         return probs, [len(seq) for seq in seqs]
 
-    def verdict(self, probs: float | np.ndarray, tokens: int) -> Prediction:
-        """The Prediction for a review of `tokens` ids: `probs` is P(second class) for two
-        classes, (classes,) P(each class) for more."""
-        label, probability, every = verdict(probs, self.classes, self.threshold)
-        return Prediction(
-            label=label,
-            probability=probability,
-            truncated=tokens > self.cfg.max_len,
-            tokens=tokens,
-            probabilities=every,
-        )
-
-    def explain(
-        self, text: str, long: str | None = None, target_class: str | None = None
-    ) -> Explanation:
-        """Per-token contributions to P(`target_class`), by occlusion: each word the model
-        reads is removed in turn, and its contribution is how much P(target_class) drops
-        without it. Default target: two classes, the second (P(positive), as `probability`);
-        more, the predicted class. ValueError for an unusable text or an unknown class."""
-        from .explain import occlusion
-
-        return occlusion(self, text, keep_mode(long, self.cfg), target_class=target_class)
+    def spans(self, text: str, keep: str) -> tuple[list[tuple[int, int]], set[int]]:
+        """Character spans of the text's tokens, and the indices of those the GRU reads."""
+        encoding = self.encoder.tokenizer.encode(text)  # <start>, then one id per token
+        read = fit_length(np.arange(len(encoding.ids)), self.cfg.max_len, keep).tolist()
+        # id i + 1 is token i
+        return encoding.offsets[1:], {i - 1 for i in read if i > 0}
 
     def probabilities(self, seqs: Sequence[np.ndarray], keep: str) -> np.ndarray:
         """(n,) P(second class), or (n, classes), of token-id sequences by the recurrent
@@ -251,10 +164,7 @@ def check_safe(run_dir: Path) -> None:
             "(HDF5 and pickle files can run code when loaded)"
         )
     if (run_dir / runs.CONFIG).exists() and not (run_dir / runs.MODEL).exists():
-        raise RunError(
-            f"{run_dir} has no {runs.MODEL} (a linear-baseline or unfinished run); "
-            "predict needs a trained GRU run"
-        )
+        raise RunError(f"{run_dir} has no {runs.MODEL}: an unfinished run, or not a GRU run")
     runs.verify(run_dir)
     with (run_dir / runs.MODEL).open("rb") as f:
         magic = f.read(len(ZIP_MAGIC))

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..data.tables import Row
 from ..errors import DataError
 from ..io.files import write_atomic
-from .model import SentimentModel, keep_mode
+from .run_model import RunModel, keep_mode
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson")
 OUTPUT_COLUMNS = ("predicted", "probability", "truncated", "kept", "error")
@@ -36,7 +36,7 @@ def check_output(output: Path, input_: Path | None = None) -> None:
 
 
 def predict_rows(
-    model: SentimentModel, rows: Iterable[Row], long: str | None = None, chunk: int = 1024
+    model: RunModel, rows: Iterable[Row], long: str | None = None, chunk: int = 1024
 ) -> Iterator[tuple[Row, dict]]:
     """(row, output columns) in input order, predicted `chunk` rows at a time."""
     kept = keep_mode(long, model.cfg)

@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 
 from ..data.ngrams import FEATURES, hashed_ngrams, ngram_logits
 from ..errors import RunError
-from ..io.files import write_atomic, write_json
+from ..io.files import write_atomic, write_json, write_text
 
 # bandit takes this for a password (B105): it is the tokenising regular expression.
 TOKEN_PATTERN = r"[\w']+|[^\w\s]"  # nosec B105
@@ -62,6 +62,63 @@ def tfidf_logistic(
     logistic = LogisticRegression(C=c, max_iter=2000, class_weight=class_weight)
     model = make_pipeline(vectorizer, logistic)
     return model.fit(texts, labels)
+
+
+BASELINE_TERMS = "baseline_terms.txt"  # one n-gram per line, in column order
+BASELINE_WEIGHTS = "baseline_weights.npy"  # (1 + classes or 2, terms): idf, then coef rows
+BASELINE_SPEC = "baseline.json"
+
+
+@dataclass
+class TfidfScorer:
+    """The fitted baseline as plain arrays (no pickle): its n-gram vocabulary, idf and
+    logistic weights. Scores texts as the scikit-learn pipeline does: counts of the
+    vocabulary's 1-2-grams, sublinear tf (1 + log), times idf, L2-normalised rows."""
+
+    terms: list[str]
+    idf: np.ndarray  # (terms,) float32
+    coef: np.ndarray  # (1, terms) for two classes, (classes, terms) for more
+    intercept: np.ndarray  # (1,) or (classes,)
+
+    @classmethod
+    def from_pipeline(cls, pipeline) -> TfidfScorer:
+        vectorizer, logistic = pipeline[0], pipeline[-1]
+        terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
+        idf = vectorizer.idf_.astype(np.float32)
+        return cls(terms, idf, logistic.coef_.astype(np.float32), logistic.intercept_)
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """(n,) log-odds of the second class, or (n, classes) logits."""
+        from sklearn.feature_extraction.text import CountVectorizer
+        from sklearn.preprocessing import normalize
+
+        counts = CountVectorizer(
+            vocabulary={term: i for i, term in enumerate(self.terms)},
+            ngram_range=(1, 2),
+            preprocessor=clean,
+            token_pattern=TOKEN_PATTERN,
+            dtype=np.float32,
+        ).transform(texts)  # (n, terms) sparse
+        counts.data = 1 + np.log(counts.data)
+        x = normalize(counts @ sparse.diags(self.idf))
+        z = np.asarray(x @ self.coef.T) + self.intercept  # (n, 1) or (n, classes)
+        return z[:, 0] if self.coef.shape[0] == 1 else z
+
+    def save(self, folder: Path) -> None:
+        # A term never holds a newline: tokens are runs of word characters or one mark.
+        write_text(folder / BASELINE_TERMS, "\n".join(self.terms) + "\n")
+        arrays = np.vstack([self.idf[None], self.coef]).astype(np.float32)
+        write_atomic(folder / BASELINE_WEIGHTS, lambda tmp: np.save(tmp, arrays))
+        write_json(folder / BASELINE_SPEC, {"intercept": self.intercept.tolist()})
+
+    @classmethod
+    def load(cls, folder: Path) -> TfidfScorer:
+        terms = (folder / BASELINE_TERMS).read_text(encoding="utf-8").split("\n")[:-1]
+        arrays = np.load(folder / BASELINE_WEIGHTS, allow_pickle=False)
+        intercept = np.asarray(json.loads((folder / BASELINE_SPEC).read_text())["intercept"])
+        if arrays.ndim != 2 or arrays.shape[1] != len(terms) or len(intercept) != len(arrays) - 1:
+            raise RunError(f"{folder}: the baseline's weights do not fit its {len(terms):,} terms")
+        return cls(terms, arrays[0], arrays[1:], intercept)
 
 
 @dataclass

@@ -261,6 +261,22 @@ def reliability(curves: Curves, path: Path, bins: int = 10) -> Path:
     return _save(fig, path)
 
 
+def reliability_bins(bins: Sequence[dict], binary: bool, path: Path) -> Path:
+    """Reliability diagram of equal-mass bins (`calibration.reliability`): mean forecast
+    against observed rate, one point per bin; a calibrated model follows the diagonal."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
+    said = [b["mean_probability"] for b in bins]
+    ax.plot(said, [b["observed"] for b in bins], marker="o", label="equal-size bins")
+    what = "P(positive)" if binary else "confidence of the predicted class"
+    seen = "share of positives" if binary else "accuracy"
+    ax.set(xlabel=f"mean {what}", ylabel=seen, xlim=(0, 1), ylim=(0, 1.02))
+    ax.set_title("Reliability")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left")
+    return _save(fig, path)
+
+
 def _class_colours(k: int) -> list:
     # The default cycle repeats after 10 colours; tab20 keeps 20 classes apart.
     cmap = plt.get_cmap("tab10" if k <= 10 else "tab20")

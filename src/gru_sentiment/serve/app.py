@@ -33,7 +33,8 @@ from ..config import KEEP
 from ..data.tables import text_error
 from ..evaluation.metrics import headline
 from ..inference.explain import MAX_TOKENS, class_index, occlusion
-from ..inference.model import Prediction, SentimentModel, keep_mode
+from ..inference.prediction import Prediction
+from ..inference.run_model import RunModel, keep_mode
 
 STATIC = resources.files("gru_sentiment.serve") / "static"
 Long = Literal[KEEP]  # Literal["head", "tail", "head+tail"]
@@ -134,7 +135,7 @@ class MicroBatcher:
     event loop keeps parsing requests meanwhile.
     """
 
-    def __init__(self, model: SentimentModel, max_texts: int):
+    def __init__(self, model: RunModel, max_texts: int):
         self.model = model
         self.max_texts = max_texts  # texts per model call
         self.queue: asyncio.Queue = asyncio.Queue()
@@ -271,8 +272,8 @@ class HealthResponse(BaseModel):
     model: str = Field(description="The run folder's name")
     preset: str
     arch: str
-    cell: str
-    max_len: int
+    cell: str | None = Field(description="gru or lstm; null for a linear baseline")
+    max_len: int | None = Field(description="Tokens the GRU reads; null: all (baseline)")
     keep: str
     classes: list[str] = Field(description="The run's classes, in class-index order")
     threshold: float | None = Field(
@@ -287,7 +288,7 @@ class HealthResponse(BaseModel):
     limits: dict[str, int | float] = Field(description="This server's limits")
 
 
-def create_app(model: SentimentModel, limits: Limits | None = None) -> FastAPI:
+def create_app(model: RunModel, limits: Limits | None = None) -> FastAPI:
     """The service for one loaded model."""
     limits = limits or Limits()
     batcher = MicroBatcher(model, limits.max_texts)
@@ -352,16 +353,11 @@ def create_app(model: SentimentModel, limits: Limits | None = None) -> FastAPI:
     def health() -> dict:
         """The model, its preset and test metrics, this server's limits, and whether the
         forward pass is compiled for the usual shapes yet (`warm`)."""
-        cfg = model.cfg
         return {
             "status": "ok",
             "warm": warm.is_set(),
             "model": model.name,
-            "preset": cfg.preset,
-            "arch": cfg.arch,
-            "cell": cfg.cell,
-            "max_len": cfg.max_len,
-            "keep": cfg.keep,
+            **model.describe(),
             "classes": classes,
             "threshold": model.threshold,
             "test_metrics": {k: model.metrics[k] for k in health_metrics if k in model.metrics},
@@ -460,7 +456,7 @@ def header_deadline(seconds: float) -> type:
 
 
 def serve(
-    model: SentimentModel,
+    model: RunModel,
     host: str = "127.0.0.1",
     port: int = 8000,
     limits: Limits | None = None,

@@ -15,7 +15,7 @@ from ..config import Config
 from ..data.splits import DataSpec, load_splits
 from ..io import runs
 from ..io.files import write_json
-from ..model.linear import BASELINE_C, TOKEN_PATTERN, clean, tfidf_logistic
+from ..model.linear import BASELINE_C, TOKEN_PATTERN, TfidfScorer, clean, tfidf_logistic
 from ..report.html import write_report
 from .outputs import versions, write_evaluation
 
@@ -29,7 +29,8 @@ def run_baseline(
     class_weight: str = "none",
 ) -> dict:
     """Fit on train, choose the threshold on validation (two classes), evaluate on test;
-    write the run. A complete run in `run_dir` is replaced only with `force`, as `train`
+    write the run (its weights as arrays: it predicts, explains and serves as a GRU run
+    does). A complete run in `run_dir` is replaced only with `force`, as `train`
     does. `class_weight="balanced"`: each class weighs n / (classes * its count)."""
     run_dir = Path(run_dir)
     runs.check_destination(run_dir)
@@ -52,6 +53,7 @@ def run_baseline(
         balanced = "balanced" if class_weight == "balanced" else None
         model = tfidf_logistic(splits.train.texts, splits.train.labels, BASELINE_C, balanced)
         train_seconds = time.perf_counter() - started
+        TfidfScorer.from_pipeline(model).save(run_dir)  # predict / serve load it, no pickle
         val_probs, test_probs = (
             _class_probabilities(model, getattr(splits, name).texts, len(splits.classes))
             for name in ("validation", "test")

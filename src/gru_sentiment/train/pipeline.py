@@ -494,10 +494,10 @@ def write_outputs(
 
 
 def evaluate_run(run_dir: Path, data_path: str | None = None, log: Log = print) -> dict:
-    """Reload a complete run through SentimentModel and score its test set again."""
-    from ..inference.model import SentimentModel
+    """Reload a complete run (GRU or baseline) and score its test set again."""
+    from ..inference.baseline import load_run
 
-    model = SentimentModel.load(run_dir)
+    model = load_run(run_dir)
     spec = DataSpec.of_run(model.record)
     spec.path = data_path or spec.path
     test = load_splits(spec, model.cfg.seed, model.cfg.val_fraction, unlabeled=False).test

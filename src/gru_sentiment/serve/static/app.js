@@ -137,7 +137,7 @@ async function start() {
   classes = health.classes;
   const m = health.test_metrics;
   const many = classes.length > 2 ? `, ${classes.length} classes` : "";
-  $("model").textContent = `model ${health.model} (preset ${health.preset}, ${health.cell.toUpperCase()}${many})` +
+  $("model").textContent = `model ${health.model} (preset ${health.preset}, ${health.cell ? health.cell.toUpperCase() : "TF-IDF + LR"}${many})` +
     (m.accuracy === undefined ? "" : `, test accuracy ${(100 * m.accuracy).toFixed(1)}%`);
   $("review").maxLength = health.limits.max_chars;
   for (const example of await call("/examples")) {
