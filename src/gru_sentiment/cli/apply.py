@@ -9,6 +9,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import nullcontext
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from ..cluster.session import ENGINES, require
 from ..cluster.shards import FORMATS
 from ..config import KEEP
 from ..io.terminal import printable
+from ..serve.limits import Limits
 from .common import CpuOpt, TextColumnOpt, check_positive, fail, load_or_fail
 
 RunDirArg = Annotated[Path, typer.Argument(help="A complete run folder (from `train`).")]
@@ -286,33 +288,32 @@ def explain(
         typer.echo(f"wrote {html}")
 
 
+LIMITS = Limits()  # the `serve` options' defaults
+
+
+def limit_option(name: str):
+    """The `serve` option for field `name` of `Limits`, with the help text kept there."""
+    return typer.Option(help=Limits.help(name))
+
+
 def serve(
     run_dir: RunDirArg,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    max_body_bytes: Annotated[
-        int, typer.Option(help="Largest request body, bytes (413 above).")
-    ] = 1_000_000,
-    max_texts: Annotated[int, typer.Option(help="Most texts in one /predict request.")] = 64,
-    max_chars: Annotated[int, typer.Option(help="Longest text, characters.")] = 20_000,
+    # Defaults and help from `Limits`, so the command and the library agree on both.
+    max_body_bytes: Annotated[int, limit_option("max_body_bytes")] = LIMITS.max_body_bytes,
+    max_texts: Annotated[int, limit_option("max_texts")] = LIMITS.max_texts,
+    max_chars: Annotated[int, limit_option("max_chars")] = LIMITS.max_chars,
     max_explain_tokens: Annotated[
-        int, typer.Option(help="Tokens /explain scores (the GRU's first); the others: null.")
-    ] = 512,
-    explain_seconds: Annotated[
-        float, typer.Option(help="Longest /explain, seconds (503 after).")
-    ] = 30.0,
-    body_seconds: Annotated[
-        float, typer.Option(help="For a request body to arrive, seconds (408 after).")
-    ] = 10.0,
-    header_seconds: Annotated[
-        float, typer.Option(help="For a request's headers to arrive, seconds (closed after).")
-    ] = 10.0,
+        int, limit_option("max_explain_tokens")
+    ] = LIMITS.max_explain_tokens,
+    explain_seconds: Annotated[float, limit_option("explain_seconds")] = LIMITS.explain_seconds,
+    body_seconds: Annotated[float, limit_option("body_seconds")] = LIMITS.body_seconds,
+    header_seconds: Annotated[float, limit_option("header_seconds")] = LIMITS.header_seconds,
     keep_alive_seconds: Annotated[
-        float, typer.Option(help="An idle connection is closed after this, seconds.")
-    ] = 5.0,
-    max_concurrency: Annotated[
-        int, typer.Option(help="Connections and requests at once (503 beyond).")
-    ] = 64,
+        float, limit_option("keep_alive_seconds")
+    ] = LIMITS.keep_alive_seconds,
+    max_concurrency: Annotated[int, limit_option("max_concurrency")] = LIMITS.max_concurrency,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
     cpu: CpuOpt = False,
 ) -> None:
@@ -324,7 +325,7 @@ def serve(
 
     Example: gru-sentiment serve runs/tutorial --port 8000
     """
-    limits = dict(
+    limits = Limits(
         max_body_bytes=max_body_bytes,
         max_texts=max_texts,
         max_chars=max_chars,
@@ -335,10 +336,9 @@ def serve(
         keep_alive_seconds=keep_alive_seconds,
         max_concurrency=max_concurrency,
     )
-    check_positive(port=port, **limits)
+    check_positive(port=port, **asdict(limits))
     model = load_model(run_dir, cpu)
-    from ..serve.app import Limits
     from ..serve.app import serve as run_server
 
     typer.echo(f"serving {model.name} on http://{host}:{port}/ (API docs at /docs)")
-    run_server(model, host, port, Limits(**limits), access_log)
+    run_server(model, host, port, limits, access_log)
