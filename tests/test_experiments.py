@@ -13,14 +13,10 @@ from gru_sentiment.config import Config, preset
 from gru_sentiment.data.splits import DataSpec
 from gru_sentiment.io import runs
 from gru_sentiment.model.networks import count_params
-from gru_sentiment.train.experiments import (
-    UNITS,
-    conclusion,
-    config_key,
-    lstm_units_like_gru,
-    variants,
-    write_overview,
-)
+from gru_sentiment.train.experiments import EXPERIMENTS, NAMES, config_key, run_command
+from gru_sentiment.train.experiments.catalogue import UNITS, lstm_units_like_gru
+from gru_sentiment.train.experiments.runner import EPOCHS, SEEDS, TEST_LIMIT, TRAIN_LIMIT
+from gru_sentiment.train.experiments.summary import conclusion, write_overview
 
 runner = CliRunner()
 ROWS = {"maxlen": 5, "cell": 3, "conv-gru": 4, "threshold": 6}
@@ -47,8 +43,25 @@ def corpus(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def experiments_dir(tmp_path_factory):
+def shared(tmp_path_factory):
+    """Results folders over one runs folder and one records folder, so that a run several
+    experiments share (the base) trains once for the module: a cache, whichever test asks
+    first, that no test counts on."""
     return tmp_path_factory.mktemp("experiments")
+
+
+@pytest.fixture(scope="module")
+def ran(corpus, shared):
+    """`ran(name)`: experiment `name` run in `shared` by the first test that asks for it,
+    its CLI result and results.json."""
+    done = {}
+
+    def run(name):
+        if name not in done:
+            done[name] = experiment(name, corpus, shared / name)
+        return done[name]
+
+    return run
 
 
 def experiment(name, corpus, out, *extra):
@@ -60,9 +73,9 @@ def experiment(name, corpus, out, *extra):
 
 
 @pytest.mark.parametrize("name", ["maxlen", "cell", "conv-gru", "threshold"])
-def test_experiment_writes_its_answer_table_and_plots(name, corpus, experiments_dir):
-    out = experiments_dir / name
-    result, results = experiment(name, corpus, out)
+def test_experiment_writes_its_answer_table_and_plots(name, ran, shared):
+    out = shared / name
+    _, results = ran(name)
     assert len(results["rows"]) == ROWS[name]
     # Variations of the tutorial's model (masked and bucketed, tiny here), whatever the
     # default preset.
@@ -101,14 +114,21 @@ def test_experiment_writes_its_answer_table_and_plots(name, corpus, experiments_
         ]
 
 
+def test_the_catalogue_is_the_one_list_of_experiments():
+    assert NAMES == ("maxlen", "cell", "units", "conv-gru", "threshold", "embeddings")
+    for name, entry in EXPERIMENTS.items():
+        assert entry.name == name and "\n" not in entry.question
+        assert entry.question.endswith("?")
+
+
 def test_the_grids_of_the_experiments_that_are_not_trained_here():
     base = preset("tutorial").replace(mask=True, bucket=True)
-    grid = variants("units", base)
+    grid = EXPERIMENTS["units"].rows(base)
     assert len(grid) == len(UNITS) * 3
     assert [v.changes for v in grid].count({}) == 1  # the base's own row: units 64/32, 0.2
     assert next(v.label for v in grid if not v.changes) == "units 64/32, dropout 0.2"
-    assert [v.changes for v in variants("maxlen", base)][1] == {}  # max_len=200, the base's
-    assert [v.changes for v in variants("embeddings", base)] == [
+    assert [v.changes for v in EXPERIMENTS["maxlen"].rows(base)][1] == {}  # the base's 200
+    assert [v.changes for v in EXPERIMENTS["embeddings"].rows(base)] == [
         {},
         {"pretrain_word2vec": True},
         {"pretrain_lm": True},
@@ -148,15 +168,15 @@ def test_the_answer_weighs_the_difference_against_the_seed_spread():
     assert second.endswith("still learning at the cap: LSTM.")
 
 
-def test_embeddings_from_a_vectors_file(corpus, experiments_dir, tmp_path):
+def test_embeddings_from_a_vectors_file(corpus, shared, tmp_path):
     """GloVe / fastText text format: the embedding takes the file's dimension (8, the tiny
-    model's, so the from-scratch row is the base run trained above)."""
+    model's, so the from-scratch row is the base's run, shared with the other tests)."""
     words = ["great", "awful", "movie", "the", "plot"]
     lines = [w + "".join(f" {(i + j) / 10:.1f}" for j in range(8)) for i, w in enumerate(words)]
     vectors = tmp_path / "tiny.vec"
     vectors.write_text(f"{len(words)} 8\n" + "\n".join(lines) + "\n")
     result, results = experiment(
-        "embeddings", corpus, experiments_dir / "vectors", "--vectors", str(vectors)
+        "embeddings", corpus, shared / "vectors", "--vectors", str(vectors)
     )
     scratch, pretrained = (r["changes"] for r in results["rows"])
     assert scratch == {}  # the base's own dimension
@@ -164,11 +184,11 @@ def test_embeddings_from_a_vectors_file(corpus, experiments_dir, tmp_path):
     assert "embedding initialised from" in result.output
 
 
-def test_threshold_chosen_on_validation_is_the_one_train_stored(corpus, experiments_dir):
+def test_threshold_chosen_on_validation_is_the_one_train_stored(corpus, ran, shared):
     """Sweeping a trained run's predictions chooses the threshold train stored for predict."""
-    _, swept = experiment("threshold", corpus, experiments_dir / "threshold")
+    _, swept = ran("threshold")
     trained = Path(swept["runs"][0])
-    out = experiments_dir / "threshold-run"
+    out = shared / "threshold-run"
     _, results = experiment("threshold", corpus, out, "--run", str(trained))
     stored = json.loads((trained / runs.METRICS).read_text())["decision_threshold"]
     assert results["chosen"] == [{"run": str(trained), "chosen": stored, "stored": stored}]
@@ -176,11 +196,16 @@ def test_threshold_chosen_on_validation_is_the_one_train_stored(corpus, experime
     assert results["rows"][-1]["threshold"]["mean"] == pytest.approx(stored)
 
 
-def test_rows_are_means_over_seeds_and_records_are_reused(corpus, experiments_dir):
-    """Seed 42's runs (trained above, the base by several experiments) are reused from
-    their records; the records alone, without the run folders (as on another machine
-    after the records were committed), give the same table without training."""
-    out = experiments_dir / "conv-gru-2-seeds"
+def test_rows_are_means_over_seeds_and_records_are_reused(corpus, ran, tmp_path):
+    """Seed 42's runs, recorded (copied here from the shared run of conv-gru), are
+    reused from their records; the records alone, without the run folders (as on another
+    machine after the records were committed), give the same table without training."""
+    records = tmp_path / "records"
+    records.mkdir()
+    for row in ran("conv-gru")[1]["rows"]:
+        for run in row["runs"]:
+            shutil.copy(run["record"], records)
+    out = tmp_path / "conv-gru"
     first, results = experiment("conv-gru", corpus, out, "--seeds", "2")
     assert first.output.count("recorded in") == 4
     assert [r["variant"] for r in results["rows"]] == [
@@ -193,7 +218,7 @@ def test_rows_are_means_over_seeds_and_records_are_reused(corpus, experiments_di
         assert [r["seed"] for r in row["runs"]] == [42, 43]
         accuracies = [r["accuracy"] for r in row["runs"]]
         assert row["accuracy"]["mean"] == pytest.approx(sum(accuracies) / 2)
-    shutil.rmtree(experiments_dir / "runs")
+    shutil.rmtree(tmp_path / "runs")
     again, rerun = experiment("conv-gru", corpus, out, "--seeds", "2")
     assert again.output.count("recorded in") == 8 and "loading data" not in again.output
     assert rerun["rows"] == results["rows"]
@@ -225,14 +250,13 @@ def test_a_field_added_later_changes_no_key(value, same_key, monkeypatch):
     assert (config_key(cfg, spec) == key) is same_key
 
 
-def test_the_overview_answers_from_converged_results_only(corpus, experiments_dir, tmp_path):
+def test_the_overview_answers_from_converged_results_only(ran, tmp_path):
     """maxlen's results as if its runs had stopped early (a cap above their best epoch):
     answered, charted; cell's runs reached the cap: not answered; the rest never ran."""
     folder = tmp_path / "experiments"
-    for name in ("maxlen", "cell"):  # trained above, or now when run alone
-        experiment(name, corpus, experiments_dir / name)
+    for name in ("maxlen", "cell"):
+        found = dict(ran(name)[1])  # a copy: the cached results stay as they ran
         (folder / name).mkdir(parents=True)
-        found = json.loads((experiments_dir / name / "results.json").read_text())
         if name == "maxlen":
             found["epochs"] = 5
         (folder / name / "results.json").write_text(json.dumps(found))
@@ -273,3 +297,29 @@ def found_answer(section: str, folder: Path) -> bool:
 def test_bad_experiment_input_is_one_clear_error(args, message):
     result = runner.invoke(app, ["experiment", *args])
     assert result.exit_code == 2 and message in result.output
+
+
+def test_the_command_applies_the_defaults_and_trains_through_the_engine_given(corpus, tmp_path):
+    """Another engine's runner (Ray's, from the CLI) gets the jobs, made with the defaults:
+    the subset, the epoch cap, the seeds, the masked and bucketed tutorial model."""
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def remote():
+        def train_all(jobs, spec, log):
+            seen.update(jobs=jobs, spec=spec)
+            raise Stop  # what it was given is the point, not the training
+
+        return train_all
+
+    with pytest.raises(Stop):
+        run_command("conv-gru", str(corpus), tmp_path / "out", engine="ray", remote=remote)
+    assert (seen["spec"].train_limit, seen["spec"].test_limit) == (TRAIN_LIMIT, TEST_LIMIT)
+    assert len(seen["jobs"]) == ROWS["conv-gru"] * SEEDS
+    assert {job.cfg.seed for job in seen["jobs"]} == {42 + i for i in range(SEEDS)}
+    assert all(job.cfg.epochs == EPOCHS and job.cfg.bucket for job in seen["jobs"])
+    assert seen["jobs"][0].cfg.mask  # the base's row (one row drops the mask on purpose)
+    with pytest.raises(ValueError, match="needs the runner"):
+        run_command("conv-gru", str(corpus), tmp_path / "out", engine="ray")

@@ -10,6 +10,7 @@ import typer
 from ..cluster.session import ENGINES, require
 from ..io.terminal import printable
 from ..train.experiments import NAMES as EXPERIMENTS
+from ..train.experiments import TrainAll
 from .common import (
     CpuOpt,
     DataOpt,
@@ -20,7 +21,6 @@ from .common import (
     check_positive,
     fail,
     load_or_fail,
-    resolve_config,
 )
 
 
@@ -72,6 +72,37 @@ def report(
     typer.echo(f"wrote {load_or_fail(write_report, run_dir, baseline, out)}")
 
 
+ExperimentOutOpt = Annotated[
+    Path | None, typer.Option(help="Output folder; default experiments/<name>.")
+]
+ExperimentTrainLimitOpt = Annotated[
+    int | None, typer.Option(help="Train reviews used (validation carved from them).")
+]
+ExperimentEpochsOpt = Annotated[
+    int | None, typer.Option(help="Epoch cap; early stopping ends runs (default 12).")
+]
+SeedsOpt = Annotated[
+    int | None, typer.Option(help="Runs per variant, seeds 42, 43, ... (default 3).")
+]
+RunsDirOpt = Annotated[
+    Path | None,
+    typer.Option(help="Folder of the runs, shared between experiments; default runs/experiments."),
+]
+SweptRunOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--run", help="threshold: a trained run folder to sweep (repeatable)."),
+]
+VectorsOpt = Annotated[
+    Path | None, typer.Option(help="embeddings: GloVe / fastText .txt/.vec file.")
+]
+EngineOpt = Annotated[
+    str, typer.Option(help="local (one run after another) or ray (runs in parallel on Ray).")
+]
+AddressOpt = Annotated[
+    str | None, typer.Option(help="--engine ray: a running Ray cluster (auto or HOST:PORT).")
+]
+
+
 def experiment(
     name: Annotated[
         str,
@@ -80,44 +111,20 @@ def experiment(
         ),
     ],
     data: DataOpt = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Output folder; default experiments/<name>.")
-    ] = None,
-    train_limit: Annotated[
-        int | None, typer.Option(help="Train reviews used (validation carved from them).")
-    ] = None,
+    out: ExperimentOutOpt = None,
+    train_limit: ExperimentTrainLimitOpt = None,
     test_limit: Annotated[int | None, typer.Option(help="Test reviews used.")] = None,
-    epochs: Annotated[
-        int | None, typer.Option(help="Epoch cap; early stopping ends runs (default 12).")
-    ] = None,
-    seeds: Annotated[
-        int | None, typer.Option(help="Runs per variant, seeds 42, 43, ... (default 3).")
-    ] = None,
+    epochs: ExperimentEpochsOpt = None,
+    seeds: SeedsOpt = None,
     full: Annotated[bool, typer.Option(help="All the data instead of the subset.")] = False,
     set_: SetOpt = None,
-    runs_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="Folder of the runs, shared between experiments; default runs/experiments."
-        ),
-    ] = None,
-    run: Annotated[
-        list[Path] | None,
-        typer.Option("--run", help="threshold: a trained run folder to sweep (repeatable)."),
-    ] = None,
-    vectors: Annotated[
-        Path | None, typer.Option(help="embeddings: GloVe / fastText .txt/.vec file.")
-    ] = None,
+    runs_dir: RunsDirOpt = None,
+    run: SweptRunOpt = None,
+    vectors: VectorsOpt = None,
     text_column: TextColumnOpt = "text",
     label_column: LabelColumnOpt = "label",
-    engine: Annotated[
-        str,
-        typer.Option(help="local (one run after another) or ray (runs in parallel on Ray)."),
-    ] = "local",
-    address: Annotated[
-        str | None,
-        typer.Option(help="--engine ray: a running Ray cluster (auto or HOST:PORT)."),
-    ] = None,
+    engine: EngineOpt = "local",
+    address: AddressOpt = None,
     cpu: CpuOpt = False,
 ) -> None:
     """Run one of the tutorial's suggested experiments; write its answer, table and plots.
@@ -131,12 +138,10 @@ def experiment(
 
     Example: gru-sentiment experiment maxlen --data aclImdb_v1.tar.gz
     """
-    if name == "overview":
-        from ..train.experiments import write_overview
+    from ..train import experiments
 
-        typer.echo(
-            f"wrote {write_overview(Path('experiments'), out or Path('docs/experiments.md'))}"
-        )
+    if name == "overview":
+        typer.echo(f"wrote {experiments.write_overview(out=out)}")
         return
     if name not in EXPERIMENTS:
         fail(f"unknown experiment {name!r} (choose from: {' | '.join(EXPERIMENTS)})")
@@ -144,6 +149,35 @@ def experiment(
     check_positive(train_limit=train_limit, test_limit=test_limit, epochs=epochs, seeds=seeds)
     if full and (train_limit or test_limit):
         fail("--full uses all the data: leave out --train-limit / --test-limit")
+    _check_experiment_inputs(name, run, vectors, engine, address)
+    results = load_or_fail(
+        experiments.run_command,
+        name,
+        data,
+        out,
+        full=full,
+        train_limit=train_limit,
+        test_limit=test_limit,
+        epochs=epochs,
+        seeds=seeds,
+        overrides=set_ or [],
+        text_column=text_column,
+        label_column=label_column,
+        engine=engine,
+        remote=lambda: _ray_runner(address),
+        cpu=cpu,
+        log=typer.echo,
+        runs_dir=runs_dir,
+        run_dirs=run,
+        vectors=vectors,
+    )
+    typer.echo(experiments.to_markdown(results))
+
+
+def _check_experiment_inputs(
+    name: str, run: list[Path] | None, vectors: Path | None, engine: str, address: str | None
+) -> None:
+    """The options that apply to one experiment or engine only, and the files they name."""
     if run and name != "threshold":
         fail("--run applies to the threshold experiment only")
     if vectors and name != "embeddings":
@@ -157,40 +191,12 @@ def experiment(
         fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if address and engine != "ray":
         fail("--address applies to --engine ray only")
-    from ..train import experiments
 
-    train_all = experiments.train_each
-    if engine == "ray":
-        from ..cluster.trials import ray_runner
 
-        load_or_fail(require, "--engine ray", "ray")
-        train_all = ray_runner(address)
+def _ray_runner(address: str | None) -> TrainAll:
+    """The experiment's runs as Ray tasks (`--engine ray`): made here, as the train layer
+    cannot import the cluster layer above it; ClusterError when Ray is not installed."""
+    from ..cluster.trials import ray_runner
 
-    if not full:
-        train_limit = train_limit or experiments.TRAIN_LIMIT
-        test_limit = test_limit or experiments.TEST_LIMIT
-    epochs = epochs or experiments.EPOCHS
-    seeds = seeds or experiments.SEEDS
-    overrides = [*experiments.BASE_OVERRIDES, *(set_ or [])]
-    base = resolve_config(experiments.BASE_PRESET, overrides, epochs=epochs)
-    from ..runtime import prepare
-
-    prepare(cpu)
-    from ..data.splits import DataSpec
-
-    data_path = str(Path(data).expanduser().resolve()) if data else None
-    spec = DataSpec(data_path, text_column, label_column, train_limit, test_limit)
-    results = load_or_fail(
-        experiments.run_experiment,
-        name,
-        base,
-        spec,
-        out or Path("experiments") / name,
-        seeds=seeds,
-        log=typer.echo,
-        runs_dir=runs_dir,
-        run_dirs=run,
-        vectors=vectors,
-        train_all=train_all,
-    )
-    typer.echo(experiments.to_markdown(results))
+    require("--engine ray", "ray")
+    return ray_runner(address)
