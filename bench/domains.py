@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -38,7 +37,6 @@ from domain_sources import SOURCES  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 CACHE = Path.home() / ".cache" / "gru-sentiment" / "domains"
 PROXY_REVIEWS, PROXY_SEED = 2000, 0
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def read_set(name: str, cache: Path, split: str = "test") -> tuple[list[str], np.ndarray]:
@@ -49,16 +47,17 @@ def read_set(name: str, cache: Path, split: str = "test") -> tuple[list[str], np
 
 def proxy_sets(data: str) -> dict[str, tuple[list[str], np.ndarray]]:
     """IMDB test reviews (a seeded sample) cut to their first / last k sentences."""
+    from gru_sentiment.data.crops import sentences
     from gru_sentiment.data.imdb import load_imdb
 
     test = load_imdb(data, splits=("test",))["test"]
     picked = np.random.default_rng(PROXY_SEED).permutation(len(test.texts))[:PROXY_REVIEWS]
-    sentences = [SENTENCE_END.split(test.texts[i].replace("<br />", " ").strip()) for i in picked]
+    cut = [sentences(test.texts[i]) for i in picked]
     labels = np.asarray(test.labels)[picked].astype(int)
     sets = {}
     for k in (1, 2, 3):
-        sets[f"imdb_first{k}"] = ([" ".join(s[:k]) for s in sentences], labels)
-        sets[f"imdb_last{k}"] = ([" ".join(s[-k:]) for s in sentences], labels)
+        sets[f"imdb_first{k}"] = ([" ".join(s[:k]) for s in cut], labels)
+        sets[f"imdb_last{k}"] = ([" ".join(s[-k:]) for s in cut], labels)
     return sets
 
 

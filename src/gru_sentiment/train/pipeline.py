@@ -34,7 +34,8 @@ from ..io.files import (
     write_text,
 )
 from ..io.terminal import Log
-from .outputs import history_csv, validation_accuracy, versions, write_evaluation
+from .outputs import history_csv, versions, write_evaluation
+from .scoring import batches, score
 from .tracking import Tracker, Tracking, track
 
 ENCODER_LAYERS = ("embedding", "encoder")
@@ -80,7 +81,9 @@ def train_run(
         model = build(cfg, len(splits.classes))
         initialise(model, cfg, encoder, encoded, run_dir, log, lm)
         model, state = fit(model, cfg, splits, encoded, run_dir, log, teacher, tracker.callbacks())
-        val_probs, test_probs, components = score(model, cfg, splits, encoded, run_dir, log)
+        val_probs, test_probs, components = score(
+            model, cfg, splits, encoder, encoded, run_dir, log
+        )
         found = write_outputs(
             run_dir,
             cfg,
@@ -279,31 +282,6 @@ def word2vec(encoder: TextEncoder, encoded: dict, cfg: Config, log: Log) -> np.n
         return matrix
 
 
-def batches(
-    seqs: list[np.ndarray],
-    labels: np.ndarray,
-    cfg: Config,
-    training: bool = False,
-    weights: np.ndarray | None = None,
-):
-    """A PaddedBatches over encoded reviews and their targets (`model.targets`), shuffled
-    only for training; `weights`: per review, in the loss and metrics."""
-    from ..model.batching import PaddedBatches
-
-    return PaddedBatches(
-        seqs,
-        labels,
-        cfg.batch_size,
-        cfg.max_len,
-        keep=cfg.keep,
-        padding=cfg.padding,
-        bucket=cfg.bucket,
-        shuffle=training,
-        seed=cfg.seed,
-        weights=weights,
-    )
-
-
 def training_data(
     cfg: Config, splits: Splits, encoded: dict, log: Log, teacher: Path | None = None
 ):
@@ -382,65 +360,6 @@ def fit(
         f"best epoch {state['best_epoch']}"
     )
     return model, state
-
-
-def score(model, cfg: Config, splits: Splits, encoded: dict, run_dir: Path, log: Log):
-    """Validation and test probabilities of the final model (the hybrid's n-gram branch and
-    stack fitted here), and each component's own test metrics."""
-    from ..model.batching import predict_proba
-
-    val_probs = predict_proba(model, batches(encoded["validation"], splits.validation.labels, cfg))
-    test_probs = predict_proba(model, batches(encoded["test"], splits.test.labels, cfg))
-    if not cfg.ngram_branch:
-        return val_probs, test_probs, {}
-    balanced = "balanced" if cfg.class_weight == "balanced" else None
-    return fit_ngram_branch(run_dir, splits, encoded, val_probs, test_probs, log, balanced)
-
-
-def fit_ngram_branch(
-    run_dir: Path,
-    splits: Splits,
-    encoded: dict,
-    val_probs,
-    test_probs,
-    log: Log,
-    class_weight: str | None = None,
-):
-    """Fit the n-gram model on train and the stack on validation, then refit the n-gram
-    model on train + validation; returns the hybrid's validation probabilities (from the
-    train-only n-gram model: out of sample, for the decision threshold), its test
-    probabilities and each component's own test metrics."""
-    from ..model.linear import NBLogistic
-    from ..model.stack import Stack, probabilities
-
-    started = time.perf_counter()
-    classes = splits.classes
-    options = {"n_classes": len(classes), "class_weight": class_weight}
-    linear = NBLogistic.fit(encoded["train"], splits.train.labels, **options)
-    val_logits = linear.logits(encoded["validation"])
-    stack = Stack.fit(val_probs, val_logits, splits.validation.labels)
-    # Nothing is left to choose on validation: its reviews join the n-gram model's
-    # training data, which the GRU cannot do without losing early stopping.
-    linear = NBLogistic.fit(
-        encoded["train"] + encoded["validation"],
-        np.concatenate([splits.train.labels, splits.validation.labels]),
-        **options,
-    )
-    test_logits = linear.logits(encoded["test"])
-    linear.save(run_dir)
-    stack.save(run_dir)
-    log(f"n-gram branch fitted in {time.perf_counter() - started:.0f} s; stack {stack}")
-
-    test = splits.test.labels
-    components = {
-        "recurrent": metrics.test_metrics(test, test_probs, 0.5, classes)
-        | {"validation_accuracy": validation_accuracy(splits, val_probs)},
-        "ngram": metrics.test_metrics(test, probabilities(test_logits), 0.5, classes)
-        # the train-only n-gram model's
-        | {"validation_accuracy": validation_accuracy(splits, probabilities(val_logits))},
-        "ngram_seconds": round(time.perf_counter() - started, 1),
-    }
-    return stack.combine(val_probs, val_logits), stack.combine(test_probs, test_logits), components
 
 
 def write_outputs(
