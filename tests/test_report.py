@@ -11,8 +11,8 @@ from conftest import TINY, make_jsonl
 from typer.testing import CliRunner
 
 from gru_sentiment.cli import app
-from gru_sentiment.evaluation import metrics, thresholds
-from gru_sentiment.evaluation.predictions import SplitPredictions
+from gru_sentiment.evaluation import calibration, metrics, thresholds
+from gru_sentiment.evaluation.predictions import SplitPredictions, read_predictions
 from gru_sentiment.io import runs
 from gru_sentiment.report.html import by_length, by_rating, write_report
 
@@ -26,6 +26,7 @@ SECTIONS = [
     "Calibration",
     "Error analysis",
 ]
+BUCKETS = ["1-10", "11-30", "31-100", "101-400", ">400"]  # calibration.LENGTH_BUCKETS
 
 
 class Page(HTMLParser):
@@ -154,6 +155,35 @@ def test_report_has_every_section_inlined_and_offline(tiny_run, baseline_run, co
     assert "Review texts are not shown" not in text
     for example in json.loads((tiny_run / runs.EXAMPLES).read_text()):
         assert example["id"] in text
+
+
+def test_ece_and_accuracy_by_length_in_metrics_and_report(tiny_run, baseline_run, tmp_path):
+    """metrics.json of a new run has the test set's ECE and accuracy by fixed length
+    bucket; the report shows the same numbers, computed from predictions.csv."""
+    found = json.loads((tiny_run / runs.METRICS).read_text())
+    test = read_predictions(tiny_run)["test"]
+    threshold = found["decision_threshold"]
+    expected = calibration.by_length(test.labels, test.probs, test.tokens, threshold)
+    assert [row["bucket"] for row in found["by_length"]] == BUCKETS
+    assert [row["n"] for row in found["by_length"]] == [row["n"] for row in expected]
+    assert sum(row["n"] for row in found["by_length"]) == found["n_test"]
+    for row in found["by_length"]:
+        assert {"accuracy", "mean_p_of_negative", "mean_p_of_positive"} <= set(row)
+    ece = calibration.ece(test.labels, test.probs)  # of the rounded probabilities
+    assert 0 <= found["ece"] <= 1 and found["ece"] == pytest.approx(ece, abs=1e-3)
+
+    out = write_report(tiny_run, baseline=baseline_run, out=tmp_path / "report.html")
+    page = Page(out.read_text())
+    table = page.by_id["brier"]
+    assert "ECE" in table and f"{ece:.4f}" in table
+    base = read_predictions(baseline_run)["test"]
+    assert f"{calibration.ece(base.labels, base.probs):.4f}" in table  # the baseline's row
+    assert "expected calibration error" in page.by_id["calibration"]
+    by_length = page.by_id["accuracy-by-length"]
+    for row in expected:
+        accuracy = "—" if row["accuracy"] is None else f"{row['accuracy']:.2%}"
+        assert f"{row['bucket']}{row['n']:,}{accuracy}" in by_length
+    assert "by-length" in page.by_id  # the error analysis keeps its max_len-relative table
 
 
 def test_report_in_a_complete_run_keeps_its_manifest_true(tiny_run):

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from gru_sentiment.cli import app
 from gru_sentiment.data.corpus import RATINGS, Split
 from gru_sentiment.data.splits import Splits, load_corpus
-from gru_sentiment.evaluation import metrics
+from gru_sentiment.evaluation import calibration, metrics
+from gru_sentiment.evaluation.predictions import read_predictions
 from gru_sentiment.io import runs
 from gru_sentiment.report import eda, multiclass
 from gru_sentiment.report.html import write_report
@@ -128,6 +129,31 @@ def test_trained_multiclass_run_reports_every_class(multiclass_run, multiclass_r
     assert found["imbalance"] <= metrics.IMBALANCED
     assert "imbalance" not in page.by_id and "imbalanced" not in html
     assert "threshold" not in page.by_id["metrics"]
+
+
+def test_multiclass_ece_and_accuracy_by_length(multiclass_run, multiclass_report):
+    """More classes: the ECE of the predicted class's confidence (the same in metrics.json
+    and in the report) and accuracy by fixed length bucket, of the most probable class."""
+    page, html = multiclass_report
+    found = json.loads((multiclass_run / runs.METRICS).read_text())
+    test = read_predictions(multiclass_run)["test"]
+    ece = calibration.ece(test.labels, test.probs)
+    assert found["ece"] == pytest.approx(ece, abs=1e-3)
+    assert f"{ece:.4f}" in page.by_id["brier"]
+    assert "equal size" in page.by_id["calibration"]  # which ECE the column shows
+    expected = calibration.by_length(test.labels, test.probs, test.tokens)
+    assert [row["bucket"] for row in found["by_length"]] == [
+        "1-10",
+        "11-30",
+        "31-100",
+        "101-400",
+        ">400",
+    ]
+    assert [row["n"] for row in found["by_length"]] == [row["n"] for row in expected]
+    assert "mean_p_of_positive" not in found["by_length"][0]
+    for row in expected:
+        accuracy = "—" if row["accuracy"] is None else f"{row['accuracy']:.2%}"
+        assert f"{row['bucket']}{row['n']:,}{accuracy}" in page.by_id["accuracy-by-length"]
 
 
 def test_report_command_on_a_multiclass_run(multiclass_run, tmp_path):

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from ..data.splits import Splits
-from ..evaluation import metrics, thresholds
+from ..evaluation import calibration, metrics, thresholds
 from ..io import runs
 from ..io.files import write_json, write_text
 from ..report import plots
@@ -43,17 +43,22 @@ def write_evaluation(
 ) -> dict:
     """predictions.csv, the figures and examples.json; returns the test metrics. Two
     classes: at 0.5 and at the decision threshold chosen on validation (what predict
-    uses); more: the most probable class (the report draws their figures)."""
+    uses); more: the most probable class (the report draws their figures). Both: the
+    expected calibration error (`ece`) and accuracy in fixed length buckets
+    (`by_length`, at the decision threshold) of the test set."""
     classes = splits.classes
     write_text(
         run_dir / runs.PREDICTIONS, predictions_csv(splits, val_probs, test_probs, lengths, max_len)
     )
     test = splits.test
+    tokens = np.asarray(lengths["test"])
     found = metrics.test_metrics(test.labels, test_probs, 0.5, classes)
     write_json(run_dir / runs.EXAMPLES, metrics.examples(test, test_probs, 0.5, seed, classes))
     found["validation_accuracy"] = validation_accuracy(splits, val_probs)
+    found["ece"] = calibration.ece(test.labels, test_probs)
     if len(classes) > 2:
-        return found | {"decision_threshold": None, "decision": "argmax"}
+        by_length = calibration.by_length(test.labels, test_probs, tokens)  # argmax
+        return found | {"decision_threshold": None, "decision": "argmax", "by_length": by_length}
     plots.confusion(
         np.array(found["confusion_matrix"]), run_dir / runs.PLOTS / "confusion_matrix.png"
     )
@@ -63,6 +68,7 @@ def write_evaluation(
     found.update(
         decision_threshold=decision,
         at_decision_threshold=metrics.test_metrics(test.labels, test_probs, decision, classes),
+        by_length=calibration.by_length(test.labels, test_probs, tokens, decision),
     )
     return found
 
