@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,6 +22,9 @@ from ..io.terminal import printable
 from ..serve.limits import Limits
 from .common import CpuOpt, TextColumnOpt, check_positive, fail, load_or_fail
 
+if TYPE_CHECKING:
+    from click.termui import ProgressBar
+
 RunDirArg = Annotated[Path, typer.Argument(help="A complete run folder (from `train`).")]
 LongOpt = Annotated[
     str | None,
@@ -31,6 +34,47 @@ LongOpt = Annotated[
         "or head+tail. Default: what the run was trained with. (A hybrid run's n-gram branch "
         "reads the whole review.)",
     ),
+]
+
+
+# The `predict` options, kept here so the command's signature stays short.
+TextsArg = Annotated[
+    list[str] | None, typer.Argument(help="Reviews; none: --input, or one per stdin line.")
+]
+InputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--input",
+        help=".txt (one review per line), .csv or .jsonl file; --engine ray: also "
+        ".parquet, and a folder or a quoted glob of such files.",
+    ),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help=".csv or .jsonl: input columns + predictions, same rows, same order; "
+        "--engine ray: a new folder, one shard per input file."
+    ),
+]
+BatchOpt = Annotated[int, typer.Option(help="Rows read and predicted at a time.")]
+EngineOpt = Annotated[
+    str,
+    typer.Option(help="local (this process) or ray (Ray Data workers; the cluster extra)."),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(help="--engine ray: scoring workers, a model each.", show_default="2"),
+]
+AddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="--engine ray: join a running Ray cluster (auto or HOST:PORT); default: a "
+        "local Ray, started and stopped with the command."
+    ),
+]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option("--format", help=f"--engine ray: {' | '.join(FORMATS)}.", show_default="parquet"),
 ]
 
 
@@ -52,48 +96,16 @@ def load_model(run_dir: Path, cpu: bool, long: str | None = None):
 
 def predict(
     run_dir: RunDirArg,
-    texts: Annotated[
-        list[str] | None, typer.Argument(help="Reviews; none: --input, or one per stdin line.")
-    ] = None,
-    input_: Annotated[
-        Path | None,
-        typer.Option(
-            "--input",
-            help=".txt (one review per line), .csv or .jsonl file; --engine ray: also "
-            ".parquet, and a folder or a quoted glob of such files.",
-        ),
-    ] = None,
+    texts: TextsArg = None,
+    input_: InputOpt = None,
     text_column: TextColumnOpt = "text",
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            help=".csv or .jsonl: input columns + predictions, same rows, same order; "
-            "--engine ray: a new folder, one shard per input file."
-        ),
-    ] = None,
+    output: OutputOpt = None,
     long: LongOpt = None,
-    batch: Annotated[int, typer.Option(help="Rows read and predicted at a time.")] = 1024,
-    engine: Annotated[
-        str,
-        typer.Option(help="local (this process) or ray (Ray Data workers; the cluster extra)."),
-    ] = "local",
-    workers: Annotated[
-        int | None,
-        typer.Option(help="--engine ray: scoring workers, a model each.", show_default="2"),
-    ] = None,
-    address: Annotated[
-        str | None,
-        typer.Option(
-            help="--engine ray: join a running Ray cluster (auto or HOST:PORT); default: a "
-            "local Ray, started and stopped with the command."
-        ),
-    ] = None,
-    fmt: Annotated[
-        str | None,
-        typer.Option(
-            "--format", help=f"--engine ray: {' | '.join(FORMATS)}.", show_default="parquet"
-        ),
-    ] = None,
+    batch: BatchOpt = 1024,
+    engine: EngineOpt = "local",
+    workers: WorkersOpt = None,
+    address: AddressOpt = None,
+    fmt: FormatOpt = None,
     cpu: CpuOpt = False,
 ) -> None:
     """Predict the sentiment (or any class the run was trained on) of new reviews.
@@ -117,35 +129,12 @@ def predict(
         ray_options = (workers or 2, address, fmt or "parquet")
         _predict_on_ray(run_dir, texts, input_, output, text_column, long, batch, *ray_options, cpu)
         return
-    if (workers, address, fmt) != (None, None, None):
-        fail("--workers, --address and --format apply to --engine ray only")
-    if texts and input_:
-        fail("give reviews as arguments or with --input, not both")
-    if input_ is None and not texts and sys.stdin.isatty():
-        fail("no reviews: give them as arguments, with --input FILE, or one per line on stdin")
-    from ..data.tables import read_rows, text_rows
-    from ..errors import DataError
+    _check_local(texts, input_, workers, address, fmt)
     from ..inference.scoring import check_output, output_columns, predict_rows, write_rows
 
     if output is not None:
         load_or_fail(check_output, output, input_)
-    progress = None
-    if input_ is not None:
-        if output is not None and input_.is_file():  # the table on stdout needs no bar
-            size = input_.stat().st_size
-            progress = typer.progressbar(  # advances by bytes read, redrawn every 0.5%
-                length=size, label="predicting", file=sys.stderr, update_min_steps=size // 200
-            )
-        on_bytes = progress.update if progress else lambda n: None
-        try:
-            columns, rows = read_rows(input_, text_column, on_bytes)
-        except DataError as err:
-            fail(str(err))
-    elif texts:
-        columns, rows = ["text"], text_rows(texts)
-    else:
-        stdin = (raw.decode("utf-8", "surrogateescape").rstrip("\r\n") for raw in sys.stdin.buffer)
-        columns, rows = ["text"], text_rows(stdin)
+    columns, rows, progress = _read_input(texts, input_, output, text_column)
     model = load_model(run_dir, cpu, long)
     errors: Counter = Counter()
     results = _tally(predict_rows(model, rows, long, chunk=batch), errors)
@@ -156,6 +145,49 @@ def predict(
             written = write_rows(output, columns, results, output_columns(model.classes))
         typer.echo(f"wrote {written:,} rows to {output}", err=True)
     _print_errors(errors)
+
+
+def _check_local(
+    texts: list[str] | None,
+    input_: Path | None,
+    workers: int | None,
+    address: str | None,
+    fmt: str | None,
+) -> None:
+    """predict --engine local: the options that make no sense there, or no reviews at all."""
+    if (workers, address, fmt) != (None, None, None):
+        fail("--workers, --address and --format apply to --engine ray only")
+    if texts and input_:
+        fail("give reviews as arguments or with --input, not both")
+    if input_ is None and not texts and sys.stdin.isatty():
+        fail("no reviews: give them as arguments, with --input FILE, or one per line on stdin")
+
+
+def _read_input(
+    texts: list[str] | None, input_: Path | None, output: Path | None, text_column: str
+) -> tuple[list[str], Iterator, ProgressBar | None]:
+    """The columns and (lazy) rows of --input, the arguments or stdin, and the progress
+    bar that reading --input advances (a file written to --output only)."""
+    from ..data.tables import read_rows, text_rows
+    from ..errors import DataError
+
+    if input_ is None:
+        if texts:
+            return ["text"], text_rows(texts), None
+        stdin = (raw.decode("utf-8", "surrogateescape").rstrip("\r\n") for raw in sys.stdin.buffer)
+        return ["text"], text_rows(stdin), None
+    progress = None
+    if output is not None and input_.is_file():  # the table on stdout needs no bar
+        size = input_.stat().st_size
+        progress = typer.progressbar(  # advances by bytes read, redrawn every 0.5%
+            length=size, label="predicting", file=sys.stderr, update_min_steps=size // 200
+        )
+    on_bytes = progress.update if progress else lambda n: None
+    try:
+        columns, rows = read_rows(input_, text_column, on_bytes)
+    except DataError as err:
+        fail(str(err))
+    return columns, rows, progress
 
 
 def _predict_on_ray(

@@ -43,6 +43,7 @@ SetOpt = Annotated[
 ]
 TrainLimitOpt = Annotated[int | None, typer.Option(help="Use a stratified subset of train.")]
 TestLimitOpt = Annotated[int | None, typer.Option(help="Use a stratified subset of test.")]
+ForceOpt = Annotated[bool, typer.Option(help="Replace a complete run folder.")]
 
 
 def fail(message: str) -> None:

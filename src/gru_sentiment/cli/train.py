@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..config import DEFAULT_PRESET, PRESETS, parse_overrides
+from ..config import DEFAULT_PRESET, PRESETS, Config, parse_overrides
 from ..io.terminal import printable
 from .common import (
     CpuOpt,
     DataOpt,
+    ForceOpt,
     LabelColumnOpt,
     SetOpt,
     TargetOpt,
@@ -29,67 +30,81 @@ from .common import (
     resolve_config,
 )
 
+if TYPE_CHECKING:
+    from ..data.splits import DataSpec
+
+PRESET_HELP = f"One of: {', '.join(PRESETS)}."
+
+# The options of `train` alone (those it shares with other commands are in .common).
+PresetNameOpt = Annotated[
+    str | None, typer.Option("--preset", help=PRESET_HELP, show_default=DEFAULT_PRESET)
+]
+PresetFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="A JSON or YAML file of config fields instead of a preset (what `tune` "
+        "writes as best-preset.json)."
+    ),
+]
+TrainOutOpt = Annotated[
+    Path | None, typer.Option(help="Run folder; default runs/<preset or file name>.")
+]
+SeedOpt = Annotated[int | None, typer.Option(help="Random seed (data split, init, order).")]
+EpochsOpt = Annotated[int | None, typer.Option(help="Maximum epochs.")]
+LmOpt = Annotated[
+    Path | None,
+    typer.Option(help="A language-model folder (from `pretrain`) to start from."),
+]
+TensorBoardOpt = Annotated[
+    bool,
+    typer.Option(
+        "--tensorboard",
+        help="Log to TensorBoard: per-epoch loss, accuracy, learning rate and seconds, the "
+        "config as hparams, the model graph; in RUN/tensorboard unless --tensorboard-dir.",
+    ),
+]
+TensorBoardDirOpt = Annotated[
+    Path | None,
+    typer.Option(help="TensorBoard log folder of this run (implies --tensorboard)."),
+]
+MlflowOpt = Annotated[
+    bool,
+    typer.Option(
+        "--mlflow",
+        help="Log to MLflow: the config as params, per-epoch and test metrics, tags "
+        "preset/data/seed, the run folder as artifacts; to $MLFLOW_TRACKING_URI, else "
+        "the local file store ./mlruns.",
+    ),
+]
+MlflowUriOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="MLflow tracking URI: a server (http://HOST:5000), sqlite:///mlflow.db or a "
+        "folder (a file store); implies --mlflow."
+    ),
+]
+
 
 def train(
-    preset_name: Annotated[
-        str | None,
-        typer.Option(
-            "--preset", help=f"One of: {', '.join(PRESETS)}.", show_default=DEFAULT_PRESET
-        ),
-    ] = None,
-    preset_file: Annotated[
-        Path | None,
-        typer.Option(
-            help="A JSON or YAML file of config fields instead of a preset (what `tune` "
-            "writes as best-preset.json)."
-        ),
-    ] = None,
+    preset_name: PresetNameOpt = None,
+    preset_file: PresetFileOpt = None,
     data: DataOpt = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Run folder; default runs/<preset or file name>.")
-    ] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed (data split, init, order).")] = None,
-    epochs: Annotated[int | None, typer.Option(help="Maximum epochs.")] = None,
+    out: TrainOutOpt = None,
+    seed: SeedOpt = None,
+    epochs: EpochsOpt = None,
     train_limit: TrainLimitOpt = None,
     test_limit: TestLimitOpt = None,
     set_: SetOpt = None,
     text_column: TextColumnOpt = "text",
     label_column: LabelColumnOpt = "label",
     target: TargetOpt = "label",
-    force: Annotated[bool, typer.Option(help="Replace a complete run folder.")] = False,
-    lm: Annotated[
-        Path | None,
-        typer.Option(help="A language-model folder (from `pretrain`) to start from."),
-    ] = None,
+    force: ForceOpt = False,
+    lm: LmOpt = None,
     cpu: CpuOpt = False,
-    tensorboard: Annotated[
-        bool,
-        typer.Option(
-            "--tensorboard",
-            help="Log to TensorBoard: per-epoch loss, accuracy, learning rate and seconds, the "
-            "config as hparams, the model graph; in RUN/tensorboard unless --tensorboard-dir.",
-        ),
-    ] = False,
-    tensorboard_dir: Annotated[
-        Path | None,
-        typer.Option(help="TensorBoard log folder of this run (implies --tensorboard)."),
-    ] = None,
-    mlflow: Annotated[
-        bool,
-        typer.Option(
-            "--mlflow",
-            help="Log to MLflow: the config as params, per-epoch and test metrics, tags "
-            "preset/data/seed, the run folder as artifacts; to $MLFLOW_TRACKING_URI, else "
-            "the local file store ./mlruns.",
-        ),
-    ] = False,
-    mlflow_uri: Annotated[
-        str | None,
-        typer.Option(
-            help="MLflow tracking URI: a server (http://HOST:5000), sqlite:///mlflow.db or a "
-            "folder (a file store); implies --mlflow."
-        ),
-    ] = None,
+    tensorboard: TensorBoardOpt = False,
+    tensorboard_dir: TensorBoardDirOpt = None,
+    mlflow: MlflowOpt = False,
+    mlflow_uri: MlflowUriOpt = None,
 ) -> None:
     """Train a preset, evaluate it on test and write the run folder (resumes if killed).
 
@@ -104,38 +119,19 @@ def train(
     check_target(target)
     if lm is not None and not (lm / "manifest.json").is_file():
         fail(f"{lm} is not a complete language-model folder (run `gru-sentiment pretrain`)")
-    if preset_name and preset_file:
-        fail("give --preset or --preset-file, not both")
-    if preset_file is None:
-        preset_name = preset_name or DEFAULT_PRESET
-        cfg = resolve_config(preset_name, set_ or [], seed=seed, epochs=epochs)
-    else:
-        from ..cluster.presets import read_preset
-
-        flags = {k: v for k, v in {"seed": seed, "epochs": epochs}.items() if v is not None}
-        cfg = load_or_fail(read_preset, preset_file).replace(**flags)
-        cfg = load_or_fail(parse_overrides, cfg, set_ or [])
-    run_dir = out or Path("runs") / (preset_name or preset_file.stem)
+    cfg, name = _train_config(preset_name, preset_file, set_ or [], seed=seed, epochs=epochs)
+    run_dir = out or Path("runs") / name
     from ..train.tracking import Tracking
 
     tracking = Tracking.from_options(run_dir, tensorboard, tensorboard_dir, mlflow, mlflow_uri)
     load_or_fail(tracking.require)
     from ..data.splits import DataSpec
-    from ..io.runs import differences, is_complete, tidy
-    from ..train.pipeline import run_config, train_run
+    from ..io.runs import is_complete
+    from ..train.pipeline import train_run
 
     spec = DataSpec(data, text_column, label_column, train_limit, test_limit, target)
     if is_complete(run_dir) and not force:
-        record = {"config": run_config(cfg, lm).to_dict(), "data": spec.__dict__}
-        changed = differences(run_dir, record)
-        if changed:
-            fail(
-                f"{run_dir} holds a complete run of another configuration ({', '.join(changed)} "
-                "differ); pass --force to replace it, or choose another --out"
-            )
-        load_or_fail(tidy, run_dir)
-        typer.echo(f"{run_dir} already holds a complete run (pass --force to retrain it)")
-        print_headline(read_metrics(run_dir), run_dir)
+        _show_complete_run(run_dir, cfg, lm, spec)
         return
     from ..runtime import prepare
 
@@ -144,6 +140,46 @@ def train(
         train_run, cfg, run_dir, spec, force=force, log=typer.echo, lm=lm, tracking=tracking
     )
     print_headline(metrics, run_dir)
+
+
+def _train_config(
+    preset_name: str | None,
+    preset_file: Path | None,
+    overrides: list[str],
+    *,
+    seed: int | None,
+    epochs: int | None,
+) -> tuple[Config, str]:
+    """The config of --preset (default: DEFAULT_PRESET) or --preset-file with --seed,
+    --epochs and --set applied; and the name of its default run folder."""
+    if preset_name and preset_file:
+        fail("give --preset or --preset-file, not both")
+    if preset_file is None:
+        preset_name = preset_name or DEFAULT_PRESET
+        return resolve_config(preset_name, overrides, seed=seed, epochs=epochs), preset_name
+    from ..cluster.presets import read_preset
+
+    flags = {k: v for k, v in {"seed": seed, "epochs": epochs}.items() if v is not None}
+    cfg = load_or_fail(read_preset, preset_file).replace(**flags)
+    return load_or_fail(parse_overrides, cfg, overrides), preset_file.stem
+
+
+def _show_complete_run(run_dir: Path, cfg: Config, lm: Path | None, spec: DataSpec) -> None:
+    """train without --force on a complete run folder: its headline if it holds this very
+    run, else an error naming what differs."""
+    from ..io.runs import differences, tidy
+    from ..train.pipeline import run_config
+
+    record = {"config": run_config(cfg, lm).to_dict(), "data": spec.__dict__}
+    changed = differences(run_dir, record)
+    if changed:
+        fail(
+            f"{run_dir} holds a complete run of another configuration ({', '.join(changed)} "
+            "differ); pass --force to replace it, or choose another --out"
+        )
+    load_or_fail(tidy, run_dir)
+    typer.echo(f"{run_dir} already holds a complete run (pass --force to retrain it)")
+    print_headline(read_metrics(run_dir), run_dir)
 
 
 def baseline(
@@ -159,7 +195,7 @@ def baseline(
         str,
         typer.Option(help="'balanced': each class weighs n / (classes * its count); 'none'."),
     ] = "none",
-    force: Annotated[bool, typer.Option(help="Replace a complete run folder.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """The linear baseline: TF-IDF 1-2-grams + logistic regression (multinomial for more
     than two classes), same splits and files.
@@ -275,9 +311,7 @@ def _evaluate_file(
 
 
 def params(
-    preset_name: Annotated[
-        str, typer.Option("--preset", help=f"One of: {', '.join(PRESETS)}.")
-    ] = DEFAULT_PRESET,
+    preset_name: Annotated[str, typer.Option("--preset", help=PRESET_HELP)] = DEFAULT_PRESET,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Parameters of a preset's model with GRU cells versus LSTM cells.
