@@ -127,10 +127,14 @@ def main() -> None:
     parser.add_argument("--train-here", action="append", default=[], help="a set's name")
     parser.add_argument("--runs-dir", type=Path, default=REPO / "runs" / "domains")
     parser.add_argument("--name", default="domains")
+    parser.add_argument("--split", choices=("test", "dev"), default="test")
     args = parser.parse_args()
 
-    sets = {name: read_set(name, args.cache) for name in SOURCES}
-    sets |= proxy_sets(args.data)
+    if args.split == "dev":  # choices are made here: no test portion, no IMDB test proxy
+        sets = {name: read_set(name, args.cache, "dev") for name in SOURCES}
+        sets = {name: found for name, found in sets.items() if len(found[0])}
+    else:
+        sets = {name: read_set(name, args.cache) for name in SOURCES} | proxy_sets(args.data)
     results = {
         name: {
             "n": len(labels),
