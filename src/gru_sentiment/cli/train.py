@@ -291,10 +291,11 @@ def _evaluate_file(
     out = out or Path("evaluations") / f"{run_dir.resolve().name}-{data.stem}"
     load_or_fail(check_evaluation_folder, out)
     from ..data.labeled import read_labeled
+    from ..inference.model import read_classes
     from ..io.runs import verify
 
     load_or_fail(verify, run_dir, ())  # a complete, untampered run before the file is read
-    classes = tuple(read_metrics(run_dir).get("classes", ("negative", "positive")))
+    classes = read_classes(run_dir)
     labeled = load_or_fail(
         read_labeled, data, classes, text_column, label_column, label_map, rating_cut
     )

@@ -64,10 +64,12 @@ class BaselineModel(RunModel):
 
     def score(self, texts: list[str], keep: str) -> tuple[np.ndarray, list[int]]:
         """(n,) P(second class) or (n, classes), and each text's number of tokens."""
-        probs = probabilities(self.scorer.scores(texts)) if texts else np.zeros(0)
-        if not texts and len(self.classes) > 2:
-            probs = np.zeros((0, len(self.classes)))
-        return probs, [len(TOKEN.findall(clean(text))) for text in texts]
+        if not texts:
+            k = len(self.classes)
+            return np.zeros(0 if k == 2 else (0, k)), []
+        return probabilities(self.scorer.scores(texts)), [
+            len(TOKEN.findall(clean(t))) for t in texts
+        ]
 
     def spans(self, text: str, keep: str) -> tuple[list[tuple[int, int]], set[int]]:
         """Every token's span; `<br />` blanked in place (the baseline drops it, and the
