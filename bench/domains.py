@@ -68,12 +68,12 @@ def scores(run_dir: Path) -> dict[str, callable]:
     from gru_sentiment.model.stack import probabilities
 
     model = load_run(run_dir)
-    found = {"": lambda texts: (model.score(texts, model.cfg.keep)[0], model.threshold)}
+    found = {"": lambda texts: (model.score(texts, model.cfg.text.keep)[0], model.threshold)}
     if getattr(model, "ngram", None) is not None:
         linear, _ = model.ngram
 
         def gru(texts):
-            return model.probabilities(model.encoder.encode(texts), model.cfg.keep), 0.5
+            return model.probabilities(model.encoder.encode(texts), model.cfg.text.keep), 0.5
 
         def ngrams(texts):
             return probabilities(linear.logits(model.encoder.encode(texts))), 0.5

@@ -34,13 +34,15 @@ def train(workers: int, epochs: int, reviews: int) -> list[dict]:
     from gru_sentiment.model.batching import PaddedBatches
     from gru_sentiment.model.networks import build_model, compile_model
 
-    cfg = PRESETS["tutorial"].replace(mask=True, bucket=True)
+    cfg = PRESETS["tutorial"].set({"network.mask": True, "fit.bucket": True})
     rng = np.random.default_rng(0)
     # IMDB's review lengths are roughly log-normal around 230 tokens
-    lengths = np.clip(rng.lognormal(np.log(230), 0.7, reviews).astype(int), 10, cfg.max_len)
-    seqs = [rng.integers(1, cfg.vocab_size, n).astype(np.int32) for n in lengths]
+    lengths = np.clip(rng.lognormal(np.log(230), 0.7, reviews).astype(int), 10, cfg.text.max_len)
+    seqs = [rng.integers(1, cfg.text.vocab_size, n).astype(np.int32) for n in lengths]
     labels = rng.integers(0, 2, reviews).astype(np.float32)
-    batches = PaddedBatches(seqs, labels, cfg.batch_size, cfg.max_len, bucket=True, shuffle=True)
+    batches = PaddedBatches(
+        seqs, labels, cfg.fit.batch_size, cfg.text.max_len, bucket=True, shuffle=True
+    )
     batches.workers = workers
     model = build_model(cfg)
     compile_model(model, cfg, len(batches))

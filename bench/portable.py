@@ -103,9 +103,9 @@ def main() -> None:
         def batches(score):
             return lambda: [score(texts[i : i + BATCH]) for i in range(0, len(texts), BATCH)]
 
-        keras_batch = timed(batches(lambda t: run.score(t, run.cfg.keep)[0]), 1)[0]
+        keras_batch = timed(batches(lambda t: run.score(t, run.cfg.text.keep)[0]), 1)[0]
         onnx_batch = timed(batches(portable.probabilities), 1)[0]
-        expected = run.score(texts, run.cfg.keep)[0]
+        expected = run.score(texts, run.cfg.text.keep)[0]
         difference = float(np.abs(portable.probabilities(texts) - expected).max())
         singles = texts[: args.single]
         keras_one = [timed(lambda t=t: run.predict([t]), 1)[0] for t in singles]

@@ -33,7 +33,7 @@ out = Path(sys.argv[1])
 corpus = conftest.make_jsonl(out / "corpus.jsonl", n_train=300, n_test=60)
 runs = {
     "tutorial": ["--epochs", "2"],
-    "hybrid": [*conftest.POOLED, "--set", "ngram_branch=true"],
+    "hybrid": [*conftest.POOLED, "--set", "network.ngrams=true"],
 }
 for name, extra in runs.items():
     args = ["train", "--preset", "tutorial", "--data", str(corpus), "--out", str(out / name)]

@@ -36,7 +36,7 @@ def views(model, linear, texts: list[str]) -> np.ndarray:
     from gru_sentiment.model.stack import logit
 
     seqs = model.encoder.encode(texts)
-    gru = logit(model.probabilities(seqs, model.cfg.keep))
+    gru = logit(model.probabilities(seqs, model.cfg.text.keep))
     return np.c_[gru, linear.logits(seqs), np.log1p([len(s) for s in seqs])]
 
 
@@ -59,7 +59,7 @@ def main() -> None:
     from gru_sentiment.model.linear import NBLogistic
 
     model = SentimentModel.load(args.run)
-    splits = load_splits(DataSpec(args.data), model.cfg.seed, model.cfg.val_fraction, False)
+    splits = load_splits(DataSpec(args.data), model.cfg.seed, model.cfg.fit.val_fraction, False)
     linear = NBLogistic.fit(model.encoder.encode(splits.train.texts), splits.train.labels)
     val_texts, val_labels = splits.validation.texts, splits.validation.labels
     crop_texts, crop_labels = sentence_crops(val_texts, CROP_SEED), val_labels

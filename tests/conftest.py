@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -10,9 +11,11 @@ import sys
 import tarfile
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pytest
@@ -22,6 +25,8 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_ARCHIVE = REPO.parent / "shared" / "data" / "aclImdb.tar.gz"
+T = TypeVar("T")
+CLI = [sys.executable, "-m", "gru_sentiment"]  # the command, in a process of its own
 
 POSITIVE = ["great", "wonderful", "loved", "brilliant", "superb", "moving", "excellent"]
 NEGATIVE = ["awful", "boring", "hated", "terrible", "dull", "waste", "worst"]
@@ -168,22 +173,18 @@ def make_multiclass_jsonl(path: Path, n_train: int = 150, n_test: int = 60, seed
     return path
 
 
-def tiny_network():
-    """A tiny stacked GRU's Config without dropout: the same start and batch give the same
+def tiny_network(arch: str = "stacked"):
+    """A tiny GRU network's Config without dropout: the same start and batch give the same
     gradients (checks of optimizers and training steps)."""
-    from gru_sentiment.config import Config
+    from gru_sentiment.config import Config, Fit, Network, Text
 
+    network = Network(arch=arch, embed_dim=4, units=3, dense_units=4, dropout=0.0)
+    if arch == "stacked":  # the only architecture with a second recurrent layer
+        network = dataclasses.replace(network, units2=3)
     return Config(
-        vocab_size=30,
-        embed_dim=4,
-        units=3,
-        units2=3,
-        dense_units=4,
-        dropout=0.0,
-        dense_dropout=0.0,
-        batch_size=8,
-        max_len=12,
-        patience=10,
+        text=Text(vocab_size=30, max_len=12),
+        network=dataclasses.replace(network, dense_dropout=0.0),
+        fit=Fit(batch_size=8, patience=10),
     )
 
 
@@ -208,27 +209,32 @@ def assert_predicts_as_scored(run_dir: Path, corpus: Path) -> None:
 
 TINY = [
     "--set",
-    "vocab_size=100",
+    "text.vocab_size=100",
     "--set",
-    "embed_dim=8",
+    "network.embed_dim=8",
     "--set",
-    "units=4",
+    "network.units=4",
     "--set",
-    "units2=4",
+    "network.dense_units=4",
     "--set",
-    "dense_units=4",
+    "fit.batch_size=16",
     "--set",
-    "batch_size=16",
-    "--set",
-    "max_len=48",
+    "text.max_len=48",
 ]
 
 
 # A masked, max+mean pooled GRU learns the cue words in 2 epochs (test accuracy 1.0), and
 # stays far enough from 0 and 1 for single words to move it. (With dense_units=4 the
 # ReLU layer can die on one side: every positive review then gets the same probability.)
-POOLED = ["--epochs", "2", "--set", "arch=pooled", "--set", "mask=true"]
-POOLED += ["--set", "units=8", "--set", "dense_units=16", "--set", "learning_rate=0.005"]
+POOLED = ["--epochs", "2", "--set", "network.arch=pooled", "--set", "network.mask=true"]
+POOLED += [
+    "--set",
+    "network.units=8",
+    "--set",
+    "network.dense_units=16",
+    "--set",
+    "fit.learning_rate=0.005",
+]
 
 
 @pytest.fixture(scope="session")
@@ -257,14 +263,14 @@ def multiclass_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("multiclass")
     corpus = make_multiclass_jsonl(out / "corpus.jsonl", n_train=450, n_test=60)
     args = ["train", "--preset", "tutorial", "--data", str(corpus), "--out", str(out / "run")]
-    args += ["--set", "ngram_branch=true"]
+    args += ["--set", "network.ngrams=true"]
     result = CliRunner().invoke(app, [*args, *TINY, *POOLED])
     assert result.exit_code == 0, result.output
     return out / "run"
 
 
 # Each preset's architecture at toy size, one epoch; the student learns from the hybrid.
-SMALL = [*TINY, "--epochs", "1", "--set", "distill_unlabeled=40", "--set", "word2vec_epochs=1"]
+SMALL = [*TINY, "--epochs", "1", "--set", "distill.unlabeled=40", "--set", "init.word2vec_epochs=1"]
 
 
 @pytest.fixture(scope="session")
@@ -285,7 +291,7 @@ def preset_runs(tmp_path_factory, test_home) -> dict[str, Path]:
             patch.setitem(imdb.IMDB_COUNTS, folder, count)
         for name in PRESETS:
             folders[name] = root / name
-            extra = ["--set", f"teacher={folders['hybrid']}"] if name == "student" else []
+            extra = ["--set", f"distill.teacher={folders['hybrid']}"] if name == "student" else []
             args = ["train", "--preset", name, "--data", str(data), "--out", str(folders[name])]
             result = CliRunner().invoke(app, [*args, *SMALL, *extra])
             assert result.exit_code == 0, result.output
@@ -298,21 +304,68 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until_warm(url: str, seconds: float = 120, alive=lambda: True) -> bool:
-    """Polls /health until the server reports its forward pass compiled (`warm`); False
-    when `seconds` pass or `alive()` turns False first. A first request sent before that
-    waits for the compilation, which can pass a client's timeout on a slow machine."""
+def poll(condition: Callable[[], T], timeout: float, interval: float = 0.1) -> T | None:
+    """The first truthy value `condition()` returns within `timeout` seconds (it is
+    called at least once, and once more at the deadline); None when none does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() >= deadline:
+            return value or None
+        time.sleep(interval)
+
+
+def process_output(process: subprocess.Popen) -> str:
+    """The end of what a stopped `process` printed, when its output was piped."""
+    try:
+        out, err = process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:  # a child of it still holds the pipe
+        return "(its output is still held open by a process it started)"
+    return "".join(part or "" for part in (out, err))[-3000:]
+
+
+def wait_until(
+    condition: Callable[[], T],
+    timeout: float,
+    what: str,
+    process: subprocess.Popen | None = None,
+    interval: float = 0.1,
+) -> T:
+    """Polls `condition()` until it returns a truthy value, and returns that value: the
+    way to wait for another process or thread (never a fixed sleep). Fails the test,
+    naming `what`, when `timeout` seconds pass first, or when `process` exits first (with
+    the end of its output, when piped)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if process is not None and process.poll() is not None:
+            pytest.fail(
+                f"waiting for {what}: the process exited first (code {process.returncode})\n"
+                + process_output(process)
+            )
+        if time.monotonic() >= deadline:
+            pytest.fail(f"waited {timeout:g} s for {what}, in vain")
+        time.sleep(interval)
+
+
+def is_warm(url: str) -> bool:
+    """Whether the server at `url` reports its forward pass compiled (False while it is
+    not listening yet)."""
     import httpx
 
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and alive():
-        try:
-            if httpx.get(f"{url}/health", timeout=5).json()["warm"]:
-                return True
-        except httpx.HTTPError:
-            pass  # not listening yet
-        time.sleep(0.1)
-    return False
+    try:
+        return bool(httpx.get(f"{url}/health", timeout=5).json()["warm"])
+    except httpx.HTTPError:
+        return False
+
+
+def wait_until_warm(url: str, seconds: float = 120) -> bool:
+    """Polls /health until the server reports its forward pass compiled (`warm`); False
+    when `seconds` pass first. A first request sent before that waits for the
+    compilation, which can pass a client's timeout on a slow machine."""
+    return bool(poll(lambda: is_warm(url), seconds))
 
 
 @dataclass
@@ -334,14 +387,13 @@ def serve_process(run_dir: Path, *options: str):
     """`gru-sentiment serve run_dir *options` in a subprocess on a free port, yielded once
     warm (its output in the failure otherwise); terminated on exit."""
     port = free_port()
-    command = [sys.executable, "-m", "gru_sentiment", "serve", str(run_dir), "--port", str(port)]
+    command = [*CLI, "serve", str(run_dir), "--port", str(port)]
     process = subprocess.Popen(
         [*command, *options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     served = ServeProcess(port, process)
     try:
-        if not wait_until_warm(served.url, alive=lambda: process.poll() is None):
-            pytest.fail(f"serve did not warm up: {process.communicate(timeout=5)[0][-2000:]}")
+        wait_until(lambda: is_warm(served.url), 120, "serve to warm up", process=process)
         yield served
     finally:
         process.terminate()
@@ -357,10 +409,10 @@ def running(app):
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
+    wait_until(
+        lambda: server.started or not thread.is_alive(), 30, f"uvicorn to start on port {port}"
+    )
+    assert server.started, f"uvicorn stopped before it started on port {port}"
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

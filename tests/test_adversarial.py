@@ -15,15 +15,15 @@ from gru_sentiment.model.batching import PaddedBatches
 from gru_sentiment.model.networks import build_model
 
 # A tiny masked, pooled GRU without dropout: the same start gives the same steps.
-CFG = tiny_network().replace(arch="pooled", mask=True, adversarial=0.05)
+CFG = tiny_network("pooled").set({"network.mask": True, "fit.adversarial": 0.05})
 
 
 def data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(n, 12) ids, row i padded after 12 - i % 6 tokens; the label: whether token 5 occurs."""
     rng = np.random.default_rng(seed)
-    ids = rng.integers(1, CFG.vocab_size, (n, CFG.max_len)).astype(np.int32)
+    ids = rng.integers(1, CFG.text.vocab_size, (n, CFG.text.max_len)).astype(np.int32)
     for i in range(n):
-        ids[i, CFG.max_len - i % 6 :] = 0
+        ids[i, CFG.text.max_len - i % 6 :] = 0
     return ids, (ids == 5).any(axis=1).astype(np.float32)
 
 
@@ -62,16 +62,16 @@ def test_a_resumed_adversarial_run_ends_where_an_unbroken_one_does(tmp_path):
 
     def fit(cfg, folder, log=print):
         keras.utils.set_random_seed(0)  # the same initial weights
-        train = PaddedBatches(list(ids[:32]), labels[:32], cfg.batch_size, cfg.max_len)
-        val = PaddedBatches(list(ids[32:]), labels[32:], cfg.batch_size, cfg.max_len)
+        train = PaddedBatches(list(ids[:32]), labels[:32], cfg.fit.batch_size, cfg.text.max_len)
+        val = PaddedBatches(list(ids[32:]), labels[32:], cfg.fit.batch_size, cfg.text.max_len)
         return training.fit(build_model(cfg), cfg, train, val, tmp_path / folder, log)
 
-    whole_model, whole = fit(CFG.replace(epochs=2), "whole")
-    fit(CFG.replace(epochs=1), "resumed")  # stopped after epoch 1, its checkpoint kept
+    whole_model, whole = fit(CFG.set({"fit.epochs": 2}), "whole")
+    fit(CFG.set({"fit.epochs": 1}), "resumed")  # stopped after epoch 1, its checkpoint kept
     checkpoint = keras.models.load_model(tmp_path / "resumed" / "last-1.keras")
     assert isinstance(checkpoint, AdversarialClassifier) and checkpoint.adversarial == 0.05
     lines = []
-    resumed_model, resumed = fit(CFG.replace(epochs=2), "resumed", lines.append)
+    resumed_model, resumed = fit(CFG.set({"fit.epochs": 2}), "resumed", lines.append)
     assert "resuming after epoch 1 of 2" in lines
     assert [r["loss"] for r in resumed["history"]] == pytest.approx(
         [r["loss"] for r in whole["history"]]
@@ -86,7 +86,7 @@ def test_a_resumed_adversarial_run_ends_where_an_unbroken_one_does(tmp_path):
 def test_a_run_trained_adversarially_predicts_as_it_scored(tmp_path, corpus_jsonl):
     run_dir = tmp_path / "run"
     args = ["train", "--preset", "tutorial", "--data", str(corpus_jsonl), "--out", str(run_dir)]
-    args += ["--epochs", "1", *TINY, "--set", "adversarial=0.02"]
+    args += ["--epochs", "1", *TINY, "--set", "fit.adversarial=0.02"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     saved = keras.models.load_model(run_dir / "model.keras", compile=False)

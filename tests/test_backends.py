@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from conftest import POOLED, TINY, make_jsonl
 
-from gru_sentiment.config import Config
+from gru_sentiment.config import Config, Network, Text
 from gru_sentiment.errors import ConfigError
 from gru_sentiment.inference.forward import Forward
 from gru_sentiment.io import runs
@@ -24,7 +24,8 @@ from gru_sentiment.model.networks import build_model
 from gru_sentiment.runtime import data_replicas, distribute
 
 TINY_POOLED = Config(
-    vocab_size=30, embed_dim=4, units=3, dense_units=4, max_len=12, arch="pooled", mask=True
+    text=Text(vocab_size=30, max_len=12),
+    network=Network(embed_dim=4, units=3, dense_units=4, arch="pooled", mask=True),
 )
 
 
@@ -39,7 +40,7 @@ def test_one_device_sets_no_distribution():
 def test_the_compiled_forward_pass_matches_the_model_at_every_padded_shape():
     keras.utils.set_random_seed(0)
     model = build_model(TINY_POOLED)
-    forward = Forward(model, widen_to=TINY_POOLED.max_len)
+    forward = Forward(model, widen_to=TINY_POOLED.text.max_len)
     rng = np.random.default_rng(0)
     for rows, width in ((1, 5), (3, 12), (40, 7)):  # one review, a few, more than FULL_ROWS
         ids = rng.integers(1, 30, (rows, width)).astype(np.int32)
@@ -67,7 +68,7 @@ def test_language_model_batches_refuse_a_size_the_devices_do_not_divide(monkeypa
     monkeypatch.setattr(language_model, "data_replicas", lambda: 3)
     windows = np.ones((40, 10), np.int32)
     proposal = np.full(5, 0.2)
-    with pytest.raises(ConfigError, match="lm_batch_size=8 .* multiple of 3"):
+    with pytest.raises(ConfigError, match="init.lm.batch_size=8 .* multiple of 3"):
         language_model.LMBatches(windows, 8, proposal, samples=2)
     assert len(language_model.LMBatches(windows, 9, proposal, samples=2)) == 4
 
@@ -86,7 +87,7 @@ model = SentimentModel.load(run_dir)
 with open(f"{run_dir}/predictions.csv") as f:
     test = [row for row in csv.DictReader(f) if row["split"] == "test"]
 texts = {row["id"]: row["text"] for row in map(json.loads, open(corpus))}
-probs, _ = model.score([texts[row["id"]] for row in test], model.cfg.keep)
+probs, _ = model.score([texts[row["id"]] for row in test], model.cfg.text.keep)
 stored = [float(row["probability"]) for row in test]
 print(json.dumps({
     "distribution": type(keras.distribution.distribution()).__name__,
@@ -108,9 +109,9 @@ def test_train_on_two_jax_devices_is_data_parallel(tmp_path):
     # An odd batch size that divides every split: on 2 devices every batch (train,
     # validation, test) has a filler row, and no ragged last batch adds shapes to compile
     # (each new (rows, width) is an XLA compilation of its step).
-    args += [*TINY, *POOLED, "--set", "bucket=true", "--set", "batch_size=9"]
+    args += [*TINY, *POOLED, "--set", "fit.bucket=true", "--set", "fit.batch_size=9"]
     # Every batch one width (max_len is one LENGTH_STEP): one compilation per step.
-    args += ["--set", "max_len=32"]
+    args += ["--set", "text.max_len=32"]
     env = os.environ | {
         "KERAS_BACKEND": "jax",
         "JAX_PLATFORMS": "cpu",

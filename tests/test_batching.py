@@ -58,8 +58,16 @@ def test_bucketed_prediction_matches_unbucketed_with_masks(seqs):
     from gru_sentiment.config import preset
     from gru_sentiment.model.networks import build_model
 
-    cfg = preset("tutorial").replace(
-        arch="pooled", mask=True, vocab_size=60, embed_dim=8, units=4, dense_units=4, max_len=100
+    cfg = preset("tutorial").set(
+        {
+            "network.arch": "pooled",
+            "network.mask": True,
+            "text.vocab_size": 60,
+            "network.embed_dim": 8,
+            "network.units": 4,
+            "network.dense_units": 4,
+            "text.max_len": 100,
+        }
     )
     model = build_model(cfg)
     bucketed = predict_proba(model, PaddedBatches(seqs, None, 16, 100, bucket=True))

@@ -24,8 +24,15 @@ from gru_sentiment.model.targets import balanced_weights, targets
 
 runner = CliRunner()
 # A masked pooled GRU, small and quick: learns cue words in a few epochs.
-QUICK = [*TINY, "--epochs", "3", "--set", "arch=pooled", "--set", "mask=true"]
-QUICK += ["--set", "units=8", "--set", "dense_units=16", "--set", "learning_rate=0.01"]
+QUICK = [*TINY, "--epochs", "3", "--set", "network.arch=pooled", "--set", "network.mask=true"]
+QUICK += [
+    "--set",
+    "network.units=8",
+    "--set",
+    "network.dense_units=16",
+    "--set",
+    "fit.learning_rate=0.01",
+]
 
 
 def write_csv(path, rows, header=("text", "label")):
@@ -129,7 +136,7 @@ def test_targets_one_hot_ordinal_and_binary():
     # 8 stars from a 7: more mass than 10 stars; a 4 (three stars away) almost none
     assert soft[0, 1] > soft[0, 2] and soft[2, 6] > soft[2, 5] > soft[2, 4]
     assert targets(np.array([1, 0]), CLASS_NAMES).tolist() == [1.0, 0.0]
-    with pytest.raises(ConfigError, match="loss=ordinal needs classes that are numbers"):
+    with pytest.raises(ConfigError, match="classes.loss=ordinal needs classes that are numbers"):
         targets(labels % 3, ["a", "b", "c"], "ordinal")
 
 
@@ -214,7 +221,7 @@ def test_star_ratings_train_with_ordinal_labels_and_balanced_weights(tmp_path, m
     data = make_imdb(tmp_path / "imdb", per_folder=60, unsup=10)
     args = ["train", "--preset", "tutorial", "--data", str(data), "--target", "rating"]
     args += ["--out", str(tmp_path / "run"), *QUICK, "--epochs", "1"]
-    args += ["--set", "loss=ordinal", "--set", "class_weight=balanced"]
+    args += ["--set", "classes.loss=ordinal", "--set", "classes.weight=balanced"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "8 classes: 1, 2, 3, 4, 7, 8, 9, 10" in result.output
@@ -270,7 +277,11 @@ def test_tokens_keep_accents_and_scripts_unless_asked():
 @pytest.mark.parametrize(
     "cues, filler, extra",
     [
-        (SPANISH, ["la", "el", "fue", "una", "muy", "y", "trama"], ["--set", "strip_accents=true"]),
+        (
+            SPANISH,
+            ["la", "el", "fue", "una", "muy", "y", "trama"],
+            ["--set", "text.strip_accents=true"],
+        ),
         (RUSSIAN, ["фильм", "это", "был", "и", "очень", "сюжет"], []),
     ],
     ids=["spanish", "russian"],

@@ -18,14 +18,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import TINY, free_port, make_jsonl, review
+from conftest import CLI, TINY, free_port, review, wait_until
 from typer.testing import CliRunner
 
 from gru_sentiment.cli import app
@@ -33,7 +32,6 @@ from gru_sentiment.cluster.presets import read_preset
 from gru_sentiment.io.files import read_json
 
 runner = CliRunner()
-CLI = [sys.executable, "-m", "gru_sentiment"]
 COLUMNS = ["predicted", "probability", "truncated", "kept", "error"]
 
 
@@ -172,10 +170,12 @@ def test_predict_on_a_started_head_after_a_killed_run_leaves_nothing_behind(
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 120
-        while not list(tmp_path.glob(".scored.tmp-*/part-00000-a.parquet")):
-            assert killed.poll() is None and time.monotonic() < deadline, "no shard written"
-            time.sleep(0.1)
+        wait_until(
+            lambda: list(tmp_path.glob(".scored.tmp-*/part-00000-a.parquet")),
+            120,
+            "the run to write its first shard",
+            process=killed,
+        )
     finally:
         kill_tree(killed)
     assert not out.exists()
@@ -208,56 +208,87 @@ def test_ray_commands_without_the_extra_fail_in_one_line(tmp_path, monkeypatch):
         ]
 
 
+RAY = str(Path(sys.executable).with_name("ray"))
+
+
+def offers_cpus(address: str, cpus: int, env: dict) -> bool:
+    """Whether the cluster at `address` is up with its raylet registered: `ray status`
+    lists its `cpus` CPUs."""
+    command = [RAY, "status", "--address", address]
+    try:
+        status = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return False
+    return status.returncode == 0 and f"/{cpus:.1f} CPU" in status.stdout
+
+
 @pytest.fixture(scope="module")
 def head(test_home):
-    """A Ray head started with `ray start --head` on 127.0.0.1 (3 CPUs), stopped after."""
+    """A Ray head started with `ray start --head` on 127.0.0.1 (3 CPUs), yielded once it
+    offers them, stopped after (or when it fails to start)."""
     port = free_port()
-    temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # sockets need a short path
-    command = [str(Path(sys.executable).with_name("ray")), "start", "--head", "--block"]
+    address = f"127.0.0.1:{port}"
+    temp = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # sockets need a short path
+    command = [RAY, "start", "--head", "--block"]
     command += [f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=3"]
     command += ["--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}"]
     env = {**os.environ, "RAY_AUTH_MODE": "token", "GRU_SENTIMENT_HOME": str(test_home)}
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-    )
-    deadline = time.monotonic() + 60
-    while not list(Path(temp).glob("session_latest/logs/raylet.out")):
-        assert process.poll() is None and time.monotonic() < deadline, "ray start failed"
-        time.sleep(0.2)
-    time.sleep(2)  # the raylet registers with the head
-    yield {"address": f"127.0.0.1:{port}"}
-    kill_tree(process)
-    shutil.rmtree(temp, ignore_errors=True)
+    log = temp / "ray-start.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        try:
+            ready = lambda: offers_cpus(address, 3, env)  # noqa: E731
+            wait_until(ready, 120, f"the Ray head at {address}", process=process, interval=0.5)
+        except BaseException:
+            print(f"ray start said:\n{log.read_text()[-3000:]}")  # shown with the failure
+            raise
+        yield {"address": address}
+    finally:
+        kill_tree(process)
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 TUNE_BASE = ["--preset", "tutorial", "--epochs", "2", *TINY]
-TUNE_BASE += ["--set", "arch=pooled", "--set", "mask=true", "--set", "learning_rate=0.005"]
+TUNE_BASE += [
+    "--set",
+    "network.arch=pooled",
+    "--set",
+    "network.mask=true",
+    "--set",
+    "fit.learning_rate=0.005",
+]
 
 
 @pytest.mark.slow
-def test_tune_interrupted_resumes_and_its_best_preset_trains(head, tmp_path):
-    corpus = make_jsonl(tmp_path / "corpus.jsonl")
+def test_tune_interrupted_resumes_and_its_best_preset_trains(head, tmp_path, corpus_jsonl):
+    corpus = corpus_jsonl
     space = tmp_path / "space.yaml"
-    space.write_text("units: [4, 8]\ndense_units: {low: 4, high: 16, log: true}\n")
+    space.write_text("network.units: [4, 8]\nnetwork.dense_units: {low: 4, high: 16, log: true}\n")
     out = tmp_path / "tune"
     args = ["tune", *TUNE_BASE, "--data", str(corpus), "--space", str(space), "--out", str(out)]
     # Two trials, one at a time (2 of the head's 3 CPUs each): the first completes before
     # Ctrl+C, the second is left to --resume.
     args += ["--trials", "2", "--cpus-per-trial", "2", "--address", head["address"]]
     joined = {**os.environ, "RAY_AUTH_MODE": "token"}
-    search = subprocess.Popen(
-        [*CLI, *args], env=joined, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    deadline = time.monotonic() + 600  # a hang guard: slow or busy machines take minutes
-    while not (
-        done := [p for p in out.glob("search/*/result.json") if "complete" in p.read_text()]
-    ):
-        if search.poll() is not None:
-            pytest.fail(search.stdout.read()[-3000:])
-        assert time.monotonic() < deadline, "no trial finished"
-        time.sleep(0.2)
+    log = tmp_path / "tune.log"  # a file, not a pipe: nothing reads it while Tune runs
+    with log.open("w") as printed:
+        search = subprocess.Popen([*CLI, *args], env=joined, stdout=printed, stderr=printed)
+    try:
+        done = wait_until(
+            lambda: [p for p in out.glob("search/*/result.json") if "complete" in p.read_text()],
+            600,  # a hang guard: slow or busy machines take minutes
+            "a trial to finish",
+            process=search,
+            interval=0.2,
+        )
+    except BaseException:
+        kill_tree(search)
+        print(f"tune said:\n{log.read_text()[-3000:]}")  # shown with the failure
+        raise
     search.send_signal(signal.SIGINT)  # Ctrl+C: Tune saves its state and stops
-    output, _ = search.communicate(timeout=120)
+    search.wait(timeout=120)
+    output = log.read_text()
     assert search.returncode == 0, output[-3000:]
     assert re.search(r"\n1 of 2 trials complete", output), output[-3000:]
     finished = {path: path.read_text() for path in done}
@@ -268,8 +299,8 @@ def test_tune_interrupted_resumes_and_its_best_preset_trains(head, tmp_path):
     trials = read_json(out / "trials.json")
     assert len(trials["trials"]) == 2
     assert {t["status"] for t in trials["trials"]} <= {"complete", "stopped"}
-    assert all(t["config"]["units"] in (4, 8) for t in trials["trials"])
-    assert 4 <= trials["best"]["config"]["dense_units"] <= 16
+    assert all(t["config"]["network.units"] in (4, 8) for t in trials["trials"])
+    assert 4 <= trials["best"]["config"]["network.dense_units"] <= 16
     assert (out / "best.png").stat().st_size > 0 and (out / "trials.md").is_file()
     for run_dir in trials["best"]["runs"]:  # ordinary run folders, validation as objective
         metrics = read_json(Path(run_dir) / "metrics.json")
@@ -277,7 +308,7 @@ def test_tune_interrupted_resumes_and_its_best_preset_trains(head, tmp_path):
 
     # The best config round-trips through a preset file into `train`.
     preset = read_preset(out / "best-preset.json")
-    assert preset.units == trials["best"]["config"]["units"]
+    assert preset.network.units == trials["best"]["config"]["network.units"]
     run = ["train", "--preset-file", str(out / "best-preset.json"), "--data", str(corpus)]
     result = runner.invoke(app, [*run, "--out", str(tmp_path / "best")])
     assert result.exit_code == 0, result.output
@@ -285,8 +316,8 @@ def test_tune_interrupted_resumes_and_its_best_preset_trains(head, tmp_path):
 
 
 @pytest.mark.slow
-def test_experiment_on_ray_trains_the_runs_local_experiment_reuses(head, tmp_path):
-    corpus = make_jsonl(tmp_path / "corpus.jsonl")
+def test_experiment_on_ray_trains_the_runs_local_experiment_reuses(head, tmp_path, corpus_jsonl):
+    corpus = corpus_jsonl
     # cell with 1 seed: three runs (GRU, two LSTMs) that train in parallel
     args = ["experiment", "cell", "--data", str(corpus), "--epochs", "1", "--seeds", "1"]
     args += ["--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "cell"), *TINY]

@@ -1,4 +1,3 @@
-import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -23,8 +22,16 @@ ROWS = {"maxlen": 5, "cell": 3, "conv-gru": 4, "threshold": 6}
 # The base every experiment here varies: tiny, and equal to three variants (max_len=100,
 # GRU, stacked), whose rows then reuse its run instead of training their own. Whole
 # splits in one batch, padded to their longest review: few graphs, few steps.
-BASE = [*TINY, "--set", "max_len=100", "--set", "units=32", "--set", "units2=16"]
-BASE += ["--set", "dropout=0.0", "--set", "batch_size=128"]
+BASE = [
+    *TINY,
+    "--set",
+    "text.max_len=100",
+    "--set",
+    "network.units=32",
+    "--set",
+    "network.units2=16",
+]
+BASE += ["--set", "network.dropout=0.0", "--set", "fit.batch_size=128"]
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +86,8 @@ def test_experiment_writes_its_answer_table_and_plots(name, ran, shared):
     assert len(results["rows"]) == ROWS[name]
     # Variations of the tutorial's model (masked and bucketed, tiny here), whatever the
     # default preset.
-    assert {"preset", "arch", "cell"}.isdisjoint(results["base"])
-    assert results["base"]["mask"] and results["base"]["bucket"]
+    assert {"preset", "network.arch", "network.cell"}.isdisjoint(results["base"])
+    assert results["base"]["network.mask"] and results["base"]["fit.bucket"]
     assert "cores" in results["machine"]  # the CPU that trained the runs
     table = (out / "results.md").read_text()
     assert table.startswith(f"# Experiment `{name}`: {results['question']}\n\n> ")
@@ -96,17 +103,17 @@ def test_experiment_writes_its_answer_table_and_plots(name, ran, shared):
     assert "Still learning at the 1-epoch cap" in table
     records = [Path(run["record"]) for row in results["rows"] for run in row["runs"]]
     assert not any(r.is_absolute() for r in records)  # committed tables hold no machine's paths
-    configs = [json.loads(r.read_text())["config"] for r in records]
+    configs = [Config.from_dict(json.loads(r.read_text())["config"]) for r in records]
     if name == "cell":
         gru, same_units, same_params = (r["params"]["mean"] for r in results["rows"])
         assert gru < same_units and abs(same_params - gru) / gru < 0.02
     if name == "maxlen":
-        assert [c["max_len"] for c in configs] == [100, 200, 400, 800, 100_000]
+        assert [c.text.max_len for c in configs] == [100, 200, 400, 800, 100_000]
         truncated = [r["truncated"]["mean"] for r in results["rows"]]
         assert truncated[0] > 0 and truncated[-1] == 0 and truncated == sorted(truncated)[::-1]
         assert "test reviews truncated" in table
     if name == "conv-gru":
-        assert [(c["arch"], c["mask"], c["max_len"]) for c in configs] == [
+        assert [(c.network.arch, c.network.mask, c.text.max_len) for c in configs] == [
             ("stacked", True, 100),
             ("conv_gru", True, 100),
             ("conv_gru", False, 100),
@@ -122,7 +129,7 @@ def test_the_catalogue_is_the_one_list_of_experiments():
 
 
 def test_the_grids_of_the_experiments_that_are_not_trained_here():
-    base = preset("tutorial").replace(mask=True, bucket=True)
+    base = preset("tutorial").set({"network.mask": True, "fit.bucket": True})
     grid = EXPERIMENTS["units"].rows(base)
     assert len(grid) == len(UNITS) * 3
     assert [v.changes for v in grid].count({}) == 1  # the base's own row: units 64/32, 0.2
@@ -130,13 +137,15 @@ def test_the_grids_of_the_experiments_that_are_not_trained_here():
     assert [v.changes for v in EXPERIMENTS["maxlen"].rows(base)][1] == {}  # the base's 200
     assert [v.changes for v in EXPERIMENTS["embeddings"].rows(base)] == [
         {},
-        {"pretrain_word2vec": True},
-        {"pretrain_lm": True},
+        {"init.word2vec": True},
+        {"init.lm": True},
     ]
     units, units2 = lstm_units_like_gru(base)
     gru = count_params(base)
-    lstm = count_params(base.replace(cell="lstm", units=units, units2=units2))
-    assert units < base.units and abs(lstm - gru) / gru < 0.01
+    lstm = count_params(
+        base.set({"network.cell": "lstm", "network.units": units, "network.units2": units2})
+    )
+    assert units < base.network.units and abs(lstm - gru) / gru < 0.01
 
 
 def test_the_answer_weighs_the_difference_against_the_seed_spread():
@@ -180,7 +189,7 @@ def test_embeddings_from_a_vectors_file(corpus, shared, tmp_path):
     )
     scratch, pretrained = (r["changes"] for r in results["rows"])
     assert scratch == {}  # the base's own dimension
-    assert pretrained == {"vectors": str(vectors.resolve())}
+    assert pretrained == {"init.vectors": str(vectors.resolve())}
     assert "embedding initialised from" in result.output
 
 
@@ -244,8 +253,8 @@ def test_a_field_added_later_changes_no_key(value, same_key, monkeypatch):
     that took hours where they are (runs.ADDED_FIELDS records what older runs had)."""
     cfg, spec = preset("tutorial"), DataSpec(path="reviews.jsonl")
     key = config_key(cfg, spec)
-    grown = dataclasses.asdict(cfg) | {"new_option": value}
-    monkeypatch.setattr(Config, "to_dict", lambda self: grown)
+    grown = cfg.identity() | {"new_option": value}
+    monkeypatch.setattr(Config, "identity", lambda self: grown)
     monkeypatch.setitem(runs.ADDED_FIELDS["config"], "new_option", "off")
     assert (config_key(cfg, spec) == key) is same_key
 
@@ -319,7 +328,7 @@ def test_the_command_applies_the_defaults_and_trains_through_the_engine_given(co
     assert (seen["spec"].train_limit, seen["spec"].test_limit) == (TRAIN_LIMIT, TEST_LIMIT)
     assert len(seen["jobs"]) == ROWS["conv-gru"] * SEEDS
     assert {job.cfg.seed for job in seen["jobs"]} == {42 + i for i in range(SEEDS)}
-    assert all(job.cfg.epochs == EPOCHS and job.cfg.bucket for job in seen["jobs"])
-    assert seen["jobs"][0].cfg.mask  # the base's row (one row drops the mask on purpose)
+    assert all(job.cfg.fit.epochs == EPOCHS and job.cfg.fit.bucket for job in seen["jobs"])
+    assert seen["jobs"][0].cfg.network.mask  # the base's row (one row drops the mask on purpose)
     with pytest.raises(ValueError, match="needs the runner"):
         run_command("conv-gru", str(corpus), tmp_path / "out", engine="ray")

@@ -41,6 +41,26 @@ def topic_texts(n: int, seed: int = 1) -> list[str]:
     return texts
 
 
+def export(run, out, *options: str):
+    """`gru-sentiment export run --out out *options`, checked here: a failed export fails
+    with its own output, not at a later use of the bundle. Returns its output."""
+    result = CliRunner().invoke(app, ["export", str(run), "--out", str(out), *options])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out} (" in result.output
+    if "savedmodel" not in options:  # ONNX: it checked its own bundle against the run
+        assert "match the run's within" in result.output
+    return result.output
+
+
+def portable_command(bundle, text: str) -> list[dict]:
+    """`python -m gru_sentiment.portable bundle` on the lines of `text`: its JSON lines
+    (its stderr in the failure when it fails)."""
+    command = [sys.executable, "-m", "gru_sentiment.portable", str(bundle)]
+    out = subprocess.run(command, input=text, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return [json.loads(line) for line in out.stdout.splitlines()]
+
+
 def assert_same_predictions(got: list[dict], expected: list) -> None:
     """The portable scorer's predictions are SentimentModel's, field by field (the
     probabilities within 1e-5, rounding included)."""
@@ -61,19 +81,17 @@ def assert_same_predictions(got: list[dict], expected: list) -> None:
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_portable_gives_the_runs_probabilities_for_every_preset(preset_runs, tmp_path, name):
     run = preset_runs[name]
-    result = CliRunner().invoke(app, ["export", str(run), "--out", str(tmp_path / "b")])
-    assert result.exit_code == 0, result.output
-    assert "match the run's within" in result.output
+    export(run, tmp_path / "b")
     texts = reviews(1000)
     model = SentimentModel.load(run)
-    expected, _ = model.score(texts, model.cfg.keep)
+    expected, _ = model.score(texts, model.cfg.text.keep)
     portable = PortableModel.load(tmp_path / "b")
     got = portable.probabilities(texts)
     assert np.abs(got - expected).max() <= 1e-5
     assert_same_predictions(portable.predict(texts[:50]), model.predict(texts[:50]))
     spec = json.loads((tmp_path / "b" / "bundle.json").read_text())
-    assert (spec["ngrams"] is not None) == PRESETS[name].ngram_branch
-    assert spec["text"]["keep"] == PRESETS[name].keep
+    assert (spec["ngrams"] is not None) == PRESETS[name].network.ngrams
+    assert spec["text"]["keep"] == PRESETS[name].text.keep
     # Weights only: float32 parameters plus a little graph, no optimizer state.
     params = model.model.count_params()
     assert (tmp_path / "b" / "network.onnx").stat().st_size < params * 4 * 1.1 + 20_000
@@ -81,13 +99,14 @@ def test_portable_gives_the_runs_probabilities_for_every_preset(preset_runs, tmp
 
 def test_portable_scorer_imports_neither_tensorflow_nor_keras(preset_runs, tmp_path):
     bundle = tmp_path / "hybrid-onnx"
-    CliRunner().invoke(app, ["export", str(preset_runs["hybrid"]), "--out", str(bundle)])
+    export(preset_runs["hybrid"], bundle)
     script = (
         "import sys; from gru_sentiment.portable import PortableModel;"
         f"print(PortableModel.load({str(bundle)!r}).predict(['a great, moving film'])[0]['label']);"
         "print(sorted(m for m in ('tensorflow', 'keras', 'sklearn', 'scipy') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
     label, loaded = out.stdout.splitlines()
     assert label in ("negative", "positive")
     assert loaded == "[]"
@@ -95,15 +114,8 @@ def test_portable_scorer_imports_neither_tensorflow_nor_keras(preset_runs, tmp_p
 
 def test_portable_command_scores_lines_and_reports_bad_ones(preset_runs, tmp_path):
     bundle = tmp_path / "b"
-    CliRunner().invoke(app, ["export", str(preset_runs["tutorial"]), "--out", str(bundle)])
-    out = subprocess.run(
-        [sys.executable, "-m", "gru_sentiment.portable", str(bundle)],
-        input="A great, moving film!\n   \nDull and boring.\n",
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    export(preset_runs["tutorial"], bundle)
+    rows = portable_command(bundle, "A great, moving film!\n   \nDull and boring.\n")
     assert [r["error"] for r in rows] == [None, "empty text", None]
     assert all(0 <= r["probability"] <= 1 for r in (rows[0], rows[2]))
     missing = subprocess.run(
@@ -116,10 +128,7 @@ def test_portable_command_scores_lines_and_reports_bad_ones(preset_runs, tmp_pat
 
 def test_savedmodel_serving_default_gives_the_networks_probabilities(preset_runs, tmp_path):
     run = preset_runs["recurrent"]
-    result = CliRunner().invoke(
-        app, ["export", str(run), "--format", "savedmodel", "--out", str(tmp_path / "sm")]
-    )
-    assert result.exit_code == 0, result.output
+    export(run, tmp_path / "sm", "--format", "savedmodel")
     import keras
     import tensorflow as tf
 
@@ -160,7 +169,7 @@ def test_export_refuses_tampered_runs_and_foreign_or_existing_folders(preset_run
 
 def test_portable_refuses_a_changed_bundle(preset_runs, tmp_path):
     bundle = tmp_path / "b"
-    CliRunner().invoke(app, ["export", str(preset_runs["hybrid"]), "--out", str(bundle)])
+    export(preset_runs["hybrid"], bundle)
     weights = bundle / "ngram_weights.f32"
     weights.write_bytes(weights.read_bytes()[:-4] + b"\0\0\0\0")
     with pytest.raises(RunError, match="ngram_weights.f32 is missing or changed"):
@@ -184,10 +193,7 @@ def test_portable_gives_a_multiclass_runs_probabilities_and_labels(multiclass_ru
     import onnx
 
     bundle = tmp_path / "b"
-    result = CliRunner().invoke(app, ["export", str(multiclass_run), "--out", str(bundle)])
-    assert result.exit_code == 0, result.output
-    assert "match the run's within" in result.output
-    assert "3 classes: cooking, music, sport" in result.output
+    assert "3 classes: cooking, music, sport" in export(multiclass_run, bundle)
     spec = json.loads((bundle / "bundle.json").read_text())
     assert spec["classes"] == ["cooking", "music", "sport"]
     assert spec["threshold"] is None and spec["version"] == 2
@@ -207,7 +213,7 @@ def test_portable_gives_a_multiclass_runs_probabilities_and_labels(multiclass_ru
 
     texts = topic_texts(300)
     model = SentimentModel.load(multiclass_run)
-    expected, _ = model.score(texts, model.cfg.keep)  # (300, 3)
+    expected, _ = model.score(texts, model.cfg.text.keep)  # (300, 3)
     portable = PortableModel.load(bundle)
     got = portable.probabilities(texts)
     assert got.shape == expected.shape == (300, 3)
@@ -221,15 +227,8 @@ def test_portable_gives_a_multiclass_runs_probabilities_and_labels(multiclass_ru
 
 def test_portable_command_prints_every_class_probability(multiclass_run, tmp_path):
     bundle = tmp_path / "b"
-    CliRunner().invoke(app, ["export", str(multiclass_run), "--out", str(bundle)])
-    out = subprocess.run(
-        [sys.executable, "-m", "gru_sentiment.portable", str(bundle)],
-        input="recipe oven flour sauce\n\nguitar song album and the band\n",
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    export(multiclass_run, bundle)
+    rows = portable_command(bundle, "recipe oven flour sauce\n\nguitar song album and the band\n")
     assert [r["label"] for r in rows] == ["cooking", None, "music"]
     assert rows[1]["error"] == "empty text" and rows[1]["probabilities"] is None
     for row in (rows[0], rows[2]):
@@ -239,10 +238,7 @@ def test_portable_command_prints_every_class_probability(multiclass_run, tmp_pat
 
 
 def test_savedmodel_of_a_multiclass_run_gives_every_class(multiclass_run, tmp_path):
-    result = CliRunner().invoke(
-        app, ["export", str(multiclass_run), "--format", "savedmodel", "--out", str(tmp_path / "s")]
-    )
-    assert result.exit_code == 0, result.output
+    export(multiclass_run, tmp_path / "s", "--format", "savedmodel")
     import keras
     import tensorflow as tf
 
@@ -259,7 +255,7 @@ def test_savedmodel_of_a_multiclass_run_gives_every_class(multiclass_run, tmp_pa
 
 def test_binary_bundles_keep_their_format_and_older_ones_load(preset_runs, tmp_path):
     bundle = tmp_path / "b"
-    CliRunner().invoke(app, ["export", str(preset_runs["hybrid"]), "--out", str(bundle)])
+    export(preset_runs["hybrid"], bundle)
     spec = json.loads((bundle / "bundle.json").read_text())
     assert spec["version"] == 1 and spec["classes"] == ["negative", "positive"]
     assert 0 <= spec["threshold"] <= 1 and isinstance(spec["ngrams"]["bias"], float)

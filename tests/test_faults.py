@@ -6,10 +6,10 @@ never loses a finished epoch. And two processes never write the same folder at o
 import json
 import subprocess
 import sys
-import time
+from pathlib import Path
 
 import pytest
-from conftest import TINY, make_jsonl
+from conftest import CLI, TINY, wait_until
 
 from gru_sentiment import SentimentModel
 from gru_sentiment.data import imdb
@@ -71,14 +71,14 @@ def assert_resumable_or_complete(run_dir):
 
 
 @pytest.mark.slow
-def test_train_killed_anywhere_resumes_to_the_same_complete_run(tmp_path):
-    corpus = make_jsonl(tmp_path / "corpus.jsonl", n_train=80, n_test=40)
+def test_train_killed_anywhere_resumes_to_the_same_complete_run(tmp_path, corpus_jsonl):
+    corpus = corpus_jsonl  # 80 training and 40 test reviews
     run_dir = tmp_path / "run"
     args = ["train", "--preset", "tutorial", "--data", str(corpus), "--out", str(run_dir)]
-    args += ["--epochs", "3", *TINY, "--set", "patience=5"]
+    args += ["--epochs", "3", *TINY, "--set", "fit.patience=5"]
     # Each of the six processes traces its network again: the pooled arch without dropout
     # (one BiGRU) traces faster than the tutorial's stacked BiGRU + GRU.
-    args += ["--set", "arch=pooled", "--set", "dropout=0.0"]
+    args += ["--set", "network.arch=pooled", "--set", "network.dropout=0.0"]
     done = 0
     for target, n, *suffix in KILLS:
         call = [target, str(n), "".join(suffix)]
@@ -93,15 +93,24 @@ def test_train_killed_anywhere_resumes_to_the_same_complete_run(tmp_path):
             assert epochs == 1, f"{target} call {n} was not inside epoch 2"
         done = epochs
     assert (run_dir / runs.CHECKPOINTS).is_dir()  # killed after the manifest: tidied below
-    finished = subprocess.run(
-        [sys.executable, "-m", "gru_sentiment", *args], capture_output=True, text=True
-    )
+    finished = subprocess.run([*CLI, *args], capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
     assert runs.is_complete(run_dir) and not (run_dir / runs.CHECKPOINTS).exists()
     history = (run_dir / runs.HISTORY).read_text().splitlines()
     assert [row.split(",")[0] for row in history[1:]] == ["1", "2", "3"]
     model = SentimentModel.load(run_dir)  # verified, loadable
     assert model.predict(["a wonderful film"])[0].label in ("negative", "positive")
+
+
+def waits_for_lock(pid: int, path) -> bool:
+    """Whether process `pid` is blocked waiting for a lock on the file `path` (Linux's
+    /proc/locks lists a blocked request as `N: -> FLOCK ... PID MAJ:MIN:INODE ...`)."""
+    inode = f":{path.stat().st_ino} "
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if fields[1:2] == ["->"] and fields[5:6] == [str(pid)] and inode in line:
+            return True
+    return False
 
 
 def test_a_second_extraction_waits_for_the_first(imdb_archive, tmp_path, monkeypatch):
@@ -114,12 +123,19 @@ def test_a_second_extraction_waits_for_the_first(imdb_archive, tmp_path, monkeyp
     (stale / "junk").mkdir(parents=True)
     code = "import sys; from gru_sentiment.data import imdb\n"
     code += "print(imdb.resolve_imdb_root(sys.argv[1]))"
-    with locked(cache / f".{key}.lock"):  # another process is extracting
+    lock = cache / f".{key}.lock"
+    with locked(lock):  # another process is extracting
         second = subprocess.Popen(
             [sys.executable, "-c", code, str(imdb_archive)], stdout=subprocess.PIPE, text=True
         )
-        time.sleep(3)
-        assert second.poll() is None, "the second extraction did not wait for the lock"
+        # It waits for the lock, blocked (not done, not failed): no fixed sleep can tell.
+        wait_until(
+            lambda: waits_for_lock(second.pid, lock),
+            120,
+            "the second extraction to wait for the lock",
+            process=second,
+        )
+        assert stale.exists()  # nothing done while it waits
     out, _ = second.communicate(timeout=60)
     assert second.returncode == 0
     assert out.strip() == str(imdb.resolve_imdb_root(imdb_archive))
@@ -127,8 +143,8 @@ def test_a_second_extraction_waits_for_the_first(imdb_archive, tmp_path, monkeyp
     assert sorted(p.name for p in cache.iterdir()) == sorted([key, f".{key}.lock"])
 
 
-def test_a_run_folder_being_trained_is_refused_to_a_second_train(tmp_path):
-    corpus = make_jsonl(tmp_path / "corpus.jsonl", n_train=80, n_test=40)
+def test_a_run_folder_being_trained_is_refused_to_a_second_train(tmp_path, corpus_jsonl):
+    corpus = corpus_jsonl
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / runs.MARKER).touch()
@@ -136,7 +152,7 @@ def test_a_run_folder_being_trained_is_refused_to_a_second_train(tmp_path):
     args = ["train", "--preset", "tutorial", "--data", str(corpus), "--out", str(run_dir)]
     with locked(run_dir / runs.MARKER):  # as a training process holds it
         second = subprocess.run(
-            [sys.executable, "-m", "gru_sentiment", *args, *TINY, "--force"],
+            [*CLI, *args, *TINY, "--force"],
             capture_output=True,
             text=True,
         )
@@ -145,13 +161,14 @@ def test_a_run_folder_being_trained_is_refused_to_a_second_train(tmp_path):
     assert (run_dir / runs.CONFIG).read_text() == json.dumps({"config": {}})
 
 
-def test_cached_token_ids_killed_mid_write_are_redone_without_leftovers(tmp_path, monkeypatch):
+def test_cached_token_ids_killed_mid_write_are_redone_without_leftovers(
+    tmp_path, monkeypatch, corpus_jsonl
+):
     from gru_sentiment.data.prepared import prepare_ids
     from gru_sentiment.data.splits import DataSpec, load_splits
 
     monkeypatch.setenv("GRU_SENTIMENT_HOME", str(tmp_path / "home"))
-    corpus = make_jsonl(tmp_path / "corpus.jsonl", n_train=80, n_test=40)
-    splits = load_splits(DataSpec(str(corpus)), seed=1, val_fraction=0.2, unlabeled=False)
+    splits = load_splits(DataSpec(str(corpus_jsonl)), seed=1, val_fraction=0.2, unlabeled=False)
     _, first = prepare_ids(splits, 100, log=lambda _: None)
     (folder,) = (tmp_path / "home" / "prepared").iterdir()
     # what a process killed while writing ids.npy leaves: no "done", a hidden temporary

@@ -26,7 +26,7 @@ GROUPS = ("embedding", "encoder", "positive")  # bottom, middle, and the head's 
 def data(n: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(n, 12) ids whose label is whether token 5 occurs."""
     rng = np.random.default_rng(seed)
-    ids = rng.integers(1, CFG.vocab_size, (n, CFG.max_len)).astype(np.int32)
+    ids = rng.integers(1, CFG.text.vocab_size, (n, CFG.text.max_len)).astype(np.int32)
     return ids, (ids == 5).any(axis=1).astype(np.float32)
 
 
@@ -40,14 +40,18 @@ def changed(before: list[np.ndarray], after: list[np.ndarray]) -> bool:
 
 def test_off_by_default_and_validated():
     assert type(build_model(CFG).optimizer) is keras.optimizers.Adam  # as before
-    for assignment in ("unfreeze=all", "schedule=cosine", "discriminative=0.5"):
+    for assignment in (
+        "fit.finetune.unfreeze=all",
+        "fit.finetune.schedule=cosine",
+        "fit.finetune.discriminative=0.5",
+    ):
         with pytest.raises(ConfigError, match=f"{assignment.partition('=')[0]} must be"):
             parse_overrides(CFG, [assignment])
 
 
 def test_gradual_unfreezing_trains_one_more_group_each_epoch():
     keras.utils.set_random_seed(0)
-    model = build_model(CFG.replace(unfreeze="gradual"))
+    model = build_model(CFG.set({"fit.finetune.unfreeze": "gradual"}))
     ids, labels = data()
     trained = []  # per epoch: which groups moved
     for epoch in range(3):
@@ -81,7 +85,10 @@ def one_step(cfg: Config, start: list[np.ndarray]) -> dict[str, list[np.ndarray]
 def test_discriminative_rates_divide_each_lower_groups_step_by_d():
     d = 2.6
     start = build_model(CFG).get_weights()
-    plain, scaled = one_step(CFG, start), one_step(CFG.replace(discriminative=d), start)
+    plain, scaled = (
+        one_step(CFG, start),
+        one_step(CFG.set({"fit.finetune.discriminative": d}), start),
+    )
     for name, factor in (("embedding", d**-2), ("encoder", d**-1), ("positive", 1.0)):
         for moved, moved_at_1 in zip(scaled[name], plain[name], strict=True):
             assert np.abs(moved_at_1).max() > 0, name
@@ -112,14 +119,21 @@ def test_the_slanted_schedule_follows_ulmfits_formula_and_serializes():
 
 @pytest.mark.backend
 def test_a_killed_run_resumes_at_the_same_stage_step_and_weights(tmp_path, monkeypatch):
-    cfg = CFG.replace(epochs=3, unfreeze="gradual", discriminative=2.6, schedule="slanted")
+    cfg = CFG.set(
+        {
+            "fit.epochs": 3,
+            "fit.finetune.unfreeze": "gradual",
+            "fit.finetune.discriminative": 2.6,
+            "fit.finetune.schedule": "slanted",
+        }
+    )
     ids, labels = data(48)
     seqs = list(ids)
 
     def run(folder, log=print):
         keras.utils.set_random_seed(0)  # the same initial weights
-        train = PaddedBatches(seqs[:32], labels[:32], cfg.batch_size, cfg.max_len)
-        val = PaddedBatches(seqs[32:], labels[32:], cfg.batch_size, cfg.max_len)
+        train = PaddedBatches(seqs[:32], labels[:32], cfg.fit.batch_size, cfg.text.max_len)
+        val = PaddedBatches(seqs[32:], labels[32:], cfg.fit.batch_size, cfg.text.max_len)
         return training.fit(build_model(cfg), cfg, train, val, tmp_path / folder, log)
 
     _, whole = run("whole")
@@ -156,8 +170,16 @@ def test_train_with_all_three_reloads_and_predicts(tmp_path, corpus_jsonl):
 
     run_dir = tmp_path / "run"
     args = ["train", "--preset", "tutorial", "--data", str(corpus_jsonl), "--out", str(run_dir)]
-    args += ["--epochs", "3", *TINY, "--set", "unfreeze=gradual", "--set", "discriminative=2.6"]
-    result = CliRunner().invoke(app, [*args, "--set", "schedule=slanted"])
+    args += [
+        "--epochs",
+        "3",
+        *TINY,
+        "--set",
+        "fit.finetune.unfreeze=gradual",
+        "--set",
+        "fit.finetune.discriminative=2.6",
+    ]
+    result = CliRunner().invoke(app, [*args, "--set", "fit.finetune.schedule=slanted"])
     assert result.exit_code == 0, result.output
     # 64 train reviews, 16 a step: 12 steps, the last at learning_rate / 32, none reduced
     # by ReduceLROnPlateau in between
@@ -168,4 +190,5 @@ def test_train_with_all_three_reloads_and_predicts(tmp_path, corpus_jsonl):
     predictions = model.predict(["great wonderful film", "awful boring plot"])
     assert len(predictions) == 2 and all(0 <= p.probability <= 1 for p in predictions)
     cfg = model.cfg
-    assert (cfg.unfreeze, cfg.discriminative, cfg.schedule) == ("gradual", 2.6, "slanted")
+    tuning = cfg.fit.finetune
+    assert (tuning.unfreeze, tuning.discriminative, tuning.schedule) == ("gradual", 2.6, "slanted")

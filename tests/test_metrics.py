@@ -25,7 +25,15 @@ def test_a_soft_target_counts_as_its_likelier_class():
 
 
 def test_a_compiled_network_reports_the_accuracy_of_its_rounded_targets():
-    cfg = preset("tutorial").replace(vocab_size=50, embed_dim=4, units=2, units2=2, max_len=8)
+    cfg = preset("tutorial").set(
+        {
+            "text.vocab_size": 50,
+            "network.embed_dim": 4,
+            "network.units": 2,
+            "network.units2": 2,
+            "text.max_len": 8,
+        }
+    )
     model = build_model(cfg)
     compile_model(model, cfg, steps_per_epoch=1)
     rng = np.random.default_rng(0)

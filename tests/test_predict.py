@@ -40,7 +40,13 @@ def train(out, corpus, preset, *overrides):
 
 # The default preset's shape, tiny: pooled masked GRU reading both ends of long reviews,
 # length-bucketed batches, n-gram branch stacked on validation.
-HYBRID = ["arch=pooled", "mask=true", "bucket=true", "keep=head+tail", "ngram_branch=true"]
+HYBRID = [
+    "network.arch=pooled",
+    "network.mask=true",
+    "fit.bucket=true",
+    "text.keep=head+tail",
+    "network.ngrams=true",
+]
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +140,7 @@ def test_bad_texts_get_their_own_error_and_the_others_are_predicted(model):
 @pytest.mark.backend
 def test_long_modes_read_the_head_the_tail_or_both(pooled):
     ids = pooled.encoder.encode([LONG])[0]
-    assert len(ids) > pooled.cfg.max_len == 48
+    assert len(ids) > pooled.cfg.text.max_len == 48
     kept = {"head": ids[:48], "tail": ids[-48:], "head+tail": np.concatenate([ids[:24], ids[-24:]])}
     for long, seq in kept.items():
         p = pooled.predict([LONG], long)[0]
@@ -158,7 +164,7 @@ def test_hybrid_explanations_score_words_the_gru_does_not_read(model):
 @pytest.mark.backend
 def test_warm_up_compiles_every_width_a_bucketed_model_pads_to(model):
     # max_len 48, buckets of 32 and 48 tokens; batches of 1, 2, 4 and 8 reviews.
-    assert model.cfg.bucket and model.warm_up() == 2 * 4
+    assert model.cfg.fit.bucket and model.warm_up() == 2 * 4
 
 
 def test_prediction_streams_rows_without_reading_them_all(model):
@@ -378,8 +384,12 @@ def test_bad_run_files_are_one_line_errors_not_tracebacks(pooled, tmp_path):
     metrics = edited(runs.METRICS, lambda m: m | {"decision_threshold": float("nan")})
     with pytest.raises(RunError, match="decision_threshold must be in"):
         SentimentModel.load(metrics)
-    config = edited(runs.CONFIG, lambda r: r | {"config": r["config"] | {"max_len": -1}})
-    with pytest.raises(ConfigError, match="max_len must be in"):
+    bad_text = {"max_len": -1}
+    config = edited(
+        runs.CONFIG,
+        lambda r: r | {"config": r["config"] | {"text": r["config"]["text"] | bad_text}},
+    )
+    with pytest.raises(ConfigError, match="text.max_len must be in"):
         SentimentModel.load(config)
     for name, edit, message in [
         (runs.CONFIG, lambda r: [r], RunError),

@@ -16,15 +16,17 @@ from gru_sentiment.train import pretrain as pretraining
 
 runner = CliRunner()
 # A tiny LM: 8 GRU units, 32-token windows, 32 sampled words, 1,000 tokens per chunk.
-LM = preset("recurrent").replace(
-    vocab_size=100,
-    embed_dim=8,
-    units=8,
-    lm_seq_len=32,
-    lm_batch_size=16,
-    lm_samples=32,
-    lm_tokens=24_000,
-    lm_learning_rate=0.01,
+LM = preset("recurrent").set(
+    {
+        "text.vocab_size": 100,
+        "network.embed_dim": 8,
+        "network.units": 8,
+        "init.lm.seq_len": 32,
+        "init.lm.batch_size": 16,
+        "init.lm.samples": 32,
+        "init.lm.tokens": 24_000,
+        "init.lm.learning_rate": 0.01,
+    }
 )
 
 
@@ -53,10 +55,10 @@ def texts():
 @pytest.fixture(scope="module")
 def encoded(texts):
     labeled, unlabeled = texts
-    encoder = TextEncoder.fit(labeled, LM.vocab_size)
+    encoder = TextEncoder.fit(labeled, LM.text.vocab_size)
     ids = encoder.encode(labeled)
     # The test split holds one id no other split has: it must never reach the LM.
-    test = [np.full(20, LM.vocab_size - 1, np.int32)]
+    test = [np.full(20, LM.text.vocab_size - 1, np.int32)]
     return encoder, {
         "train": ids[:240],
         "validation": ids[240:],
@@ -75,7 +77,7 @@ def test_the_corpus_is_train_validation_and_unlabeled_never_test(encoded):
     _, ids = encoded
     corpus = pretraining.lm_corpus(ids)
     every = np.concatenate(corpus.train + corpus.held_out)
-    assert LM.vocab_size - 1 not in every  # the test split's id
+    assert LM.text.vocab_size - 1 not in every  # the test split's id
     assert len(corpus.train) + len(corpus.held_out) == 240 + 60 + 100
     assert corpus.held_out == ids["unlabeled"][-1:]  # 1% of the unlabeled, held out
 
@@ -105,7 +107,7 @@ def test_pretraining_beats_the_unigram_baseline(lm_folder, encoded):
 def test_a_second_call_reuses_the_cache(encoded, tmp_path, monkeypatch):
     encoder, ids = encoded
     monkeypatch.setenv("GRU_SENTIMENT_HOME", str(tmp_path))
-    cfg = LM.replace(lm_tokens=2000)
+    cfg = LM.set({"init.lm.tokens": 2000})
     first = pretraining.pretrain(cfg, encoder, ids)
     lines = []
     assert pretraining.pretrain(cfg, encoder, ids, log=lines.append) == first
@@ -123,10 +125,12 @@ def test_a_killed_pretraining_resumes_from_its_last_chunk(encoded, tmp_path, mon
 
     out = tmp_path / "lm"
     with pytest.raises(KeyboardInterrupt):
-        pretraining.pretrain(LM.replace(lm_tokens=8192), encoder, ids, out, killed_after_a_chunk)
+        pretraining.pretrain(
+            LM.set({"init.lm.tokens": 8192}), encoder, ids, out, killed_after_a_chunk
+        )
     assert not runs.is_complete(out)
     lines = []
-    pretraining.pretrain(LM.replace(lm_tokens=8192), encoder, ids, out, lines.append)
+    pretraining.pretrain(LM.set({"init.lm.tokens": 8192}), encoder, ids, out, lines.append)
     assert "resuming the language model after 2,048 tokens" in lines
     assert [row["tokens"] for row in pretraining.lm_summary(out)["history"]] == [
         2048,
@@ -177,11 +181,11 @@ def test_the_lm_continues_a_prefix_as_its_full_softmax_does(lm_folder, encoded):
 def test_an_lm_of_another_vocabulary_or_shape_is_refused(lm_folder, texts):
     from gru_sentiment.errors import ConfigError, RunError
 
-    other = TextEncoder.fit(texts[1][:50], LM.vocab_size)
+    other = TextEncoder.fit(texts[1][:50], LM.text.vocab_size)
     with pytest.raises(RunError, match="another vocabulary"):
         pretraining.load_lm(lm_folder, LM, other)
-    with pytest.raises(ConfigError, match="units=8, the classifier units=16"):
-        pretraining.load_lm(lm_folder, LM.replace(units=16), other)
+    with pytest.raises(ConfigError, match="network.units=8, the classifier network.units=16"):
+        pretraining.load_lm(lm_folder, LM.set({"network.units": 16}), other)
 
 
 @pytest.mark.backend
@@ -189,7 +193,14 @@ def test_train_with_lm_reloads_and_predicts_identically(tmp_path):
     from gru_sentiment import SentimentModel
 
     corpus = make_jsonl(tmp_path / "corpus.jsonl")
-    small = ["--set", "lm_seq_len=16", "--set", "lm_batch_size=8", "--set", "lm_samples=16"]
+    small = [
+        "--set",
+        "init.lm.seq_len=16",
+        "--set",
+        "init.lm.batch_size=8",
+        "--set",
+        "init.lm.samples=16",
+    ]
     args = ["--data", str(corpus), *TINY, *small]
     result = runner.invoke(app, ["pretrain", *args, "--out", str(tmp_path / "lm"), "--epochs", "1"])
     assert result.exit_code == 0, result.output
@@ -210,7 +221,7 @@ def test_train_with_lm_reloads_and_predicts_identically(tmp_path):
     assert [p.probability for p in model.predict(texts)] == [
         p.probability for p in again.predict(texts)
     ]
-    assert json.loads((run_dir / "config.json").read_text())["config"]["pretrain_lm"] is True
+    assert json.loads((run_dir / "config.json").read_text())["config"]["init"]["lm"] is not None
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert 0 < metrics["encoder_params"] < metrics["params"]
     report = (run_dir / "report.html").read_text()  # shows the LM: its curve and samples
@@ -238,7 +249,7 @@ def test_a_pretraining_killed_before_its_first_checkpoint_starts_again(encoded, 
         if line.startswith("language model:"):
             raise KeyboardInterrupt
 
-    out, cfg = tmp_path / "lm", LM.replace(lm_tokens=2048)
+    out, cfg = tmp_path / "lm", LM.set({"init.lm.tokens": 2048})
     with pytest.raises(KeyboardInterrupt):
         pretraining.pretrain(cfg, encoder, ids, out, killed_at_the_start)
     lines = []

@@ -77,7 +77,7 @@ def corpus(tmp_path_factory):
 def tiny_run(tmp_path_factory, corpus):
     run_dir = tmp_path_factory.mktemp("runs") / "run"
     args = ["train", "--data", str(corpus[0]), "--out", str(run_dir), "--epochs", "2", *TINY]
-    args += ["--set", "mask=true", "--set", "learning_rate=0.01"]
+    args += ["--set", "network.mask=true", "--set", "fit.learning_rate=0.01"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     return run_dir

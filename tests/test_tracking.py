@@ -15,6 +15,7 @@ from conftest import TINY
 from typer.testing import CliRunner
 
 from gru_sentiment.cli import app
+from gru_sentiment.config import Config
 from gru_sentiment.io import runs
 from gru_sentiment.train.tracking import Tracking
 
@@ -67,7 +68,7 @@ def test_a_killed_and_resumed_run_is_one_tensorboard_log_and_one_mlflow_run(
 ):
     run_dir, store = tmp_path / "run", tmp_path / "mlruns"
     args = ["train", "--preset", "tutorial", "--data", str(corpus_jsonl), "--out", str(run_dir)]
-    args += ["--epochs", "2", *TINY, "--set", "patience=5", "--tensorboard"]
+    args += ["--epochs", "2", *TINY, "--set", "fit.patience=5", "--tensorboard"]
     args += ["--mlflow-uri", str(store)]  # a plain folder: a local file store
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_ALLOW_FILE_STORE"}
     killed = subprocess.run(
@@ -89,7 +90,7 @@ def test_a_killed_and_resumed_run_is_one_tensorboard_log_and_one_mlflow_run(
     assert resumed.exit_code == 0, resumed.output
     assert "resuming after epoch 1 of 2" in resumed.output
     runs.verify(run_dir)  # the TensorBoard files are in the manifest, unchanged since
-    config = json.loads((run_dir / runs.CONFIG).read_text())["config"]
+    config = Config.from_dict(json.loads((run_dir / runs.CONFIG).read_text())["config"]).paths()
     history = list(csv.DictReader((run_dir / runs.HISTORY).open()))
     metrics = json.loads((run_dir / runs.METRICS).read_text())
 
@@ -142,8 +143,8 @@ def test_a_killed_and_resumed_run_is_one_tensorboard_log_and_one_mlflow_run(
     assert session[0] == "_hparams_/session_start_info"
     hparams = plugin_data_pb2.HParamsPluginData.FromString(session[1]).session_start_info.hparams
     assert hparams["preset"].string_value == "tutorial"
-    assert hparams["units"].number_value == config["units"] == 4
-    assert hparams["mask"].bool_value is config["mask"]
+    assert hparams["network.units"].number_value == config["network.units"] == 4
+    assert hparams["network.mask"].bool_value is config["network.mask"]
     assert set(hparams) == {k for k, v in config.items() if v is not None}
     graphs = summaries(tensorboard / "train", "graph_keras_model")  # the conceptual graph
     assert graphs and all(b'"embedding"' in e.tensor_proto.string_val[0] for *_, e in graphs)

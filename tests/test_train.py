@@ -12,7 +12,7 @@ from gru_sentiment.io import runs
 runner = CliRunner()
 # A network that traces faster than the tutorial's stacked BiGRU + GRU (each training
 # traces its graphs again), for tests about what a run reuses, not about its network.
-QUICK = ["--set", "arch=pooled", "--set", "dropout=0.0"]
+QUICK = ["--set", "network.arch=pooled", "--set", "network.dropout=0.0"]
 METRIC_KEYS = {
     "accuracy",
     "precision",
@@ -57,7 +57,10 @@ def test_train_evaluate_and_reload_give_the_same_metrics(tmp_path, corpus_jsonl)
     metrics = json.loads((run_dir / runs.METRICS).read_text())
     assert set(metrics) >= METRIC_KEYS and metrics["n_test"] == 40
     record = json.loads((run_dir / runs.CONFIG).read_text())
-    assert record["config"]["vocab_size"] == 100 and record["backend"] == keras.backend.backend()
+    assert (
+        record["config"]["text"]["vocab_size"] == 100
+        and record["backend"] == keras.backend.backend()
+    )
     assert record["device"] in ("cpu", "gpu") and "keras" in record["versions"]
     rows = list(csv.DictReader((run_dir / runs.HISTORY).open()))
     assert len(rows) == 1
@@ -77,7 +80,7 @@ def test_train_evaluate_and_reload_give_the_same_metrics(tmp_path, corpus_jsonl)
     # A complete run is kept without --force, and refused when tampered with.
     kept = runner.invoke(app, args)
     assert kept.exit_code == 0 and "already holds a complete run" in kept.output
-    other = runner.invoke(app, [*args, "--set", "units=5"])
+    other = runner.invoke(app, [*args, "--set", "network.units=5"])
     assert other.exit_code == 2
     assert "a complete run of another configuration (config.units differ)" in other.output
     (run_dir / runs.TOKENIZER).write_text("{}")
@@ -105,7 +108,7 @@ def test_every_preset_trains_and_reloads(preset_runs, name, monkeypatch):
     metrics = json.loads((run_dir / runs.METRICS).read_text())
     record = json.loads((run_dir / runs.CONFIG).read_text())
     assert record["config"]["preset"] == name
-    if PRESETS[name].ngram_branch:
+    if PRESETS[name].network.ngrams:
         assert metrics["recurrent"]["n_test"] == metrics["ngram"]["n_test"] == 120
         assert (run_dir / "linear.npy").exists() and (run_dir / "stack.json").exists()
     from gru_sentiment.train.pipeline import evaluate_run
@@ -135,7 +138,7 @@ def test_early_stopping_keeps_the_best_epoch_of_its_monitor(tmp_path, monitor, b
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
-    cfg = Config(monitor=monitor, patience=3, lr_patience=1)
+    cfg = Config().set({"fit.monitor": monitor, "fit.patience": 3, "fit.lr_patience": 1})
     callback = ResumableTraining(cfg, tmp_path, None, log=lambda _: None)
     callback.set_model(model)
     # An overconfident model: val_loss is best at epoch 2, val_accuracy keeps rising to 4.
@@ -149,7 +152,7 @@ def test_early_stopping_keeps_the_best_epoch_of_its_monitor(tmp_path, monitor, b
     assert state["best_model"] == f"best-{best_epoch}.keras"
     assert (tmp_path / state["best_model"]).exists()
     # The learning rate follows val_loss whatever the monitor: halved after epochs 3 and 4.
-    assert state["history"][-1]["lr"] == pytest.approx(cfg.learning_rate / 4)
+    assert state["history"][-1]["lr"] == pytest.approx(cfg.fit.learning_rate / 4)
 
 
 def test_distillation_adds_unlabeled_reviews_with_the_teachers_soft_labels():
@@ -171,7 +174,7 @@ def test_distillation_adds_unlabeled_reviews_with_the_teachers_soft_labels():
     plain_seqs, plain_labels, weights = training_data(Config(), splits, encoded, print)
     assert plain_seqs is seqs and set(plain_labels) == {0.0, 1.0} and weights is None
     lines = []
-    cfg = Config(distill_unlabeled=30)
+    cfg = Config().set({"distill.unlabeled": 30})
     taught, soft, _ = training_data(cfg, splits, encoded, lines.append)
     assert len(taught) == 230 and taught[:200] == seqs
     assert all(any(t is u for u in unlabeled) for t in taught[200:])
@@ -196,7 +199,7 @@ def test_a_run_folder_can_be_the_teacher(pooled_run):
     splits = Splits(split, split, split, "memory", {}, texts)
     ids = [np.array([1, 5], np.int32), np.array([1, 6], np.int32)]
     encoded = {"train": ids, "unlabeled": [np.array([1, i], np.int32) for i in range(4)]}
-    cfg = Config(distill_unlabeled=4, seed=7)
+    cfg = Config(seed=7).set({"distill.unlabeled": 4})
     lines = []
     taught, soft, _ = training_data(cfg, splits, encoded, lines.append, teacher=pooled_run)
     order = np.random.default_rng(7).permutation(4)  # the reviews it picked, in order
@@ -216,10 +219,10 @@ def test_a_teacher_preset_is_trained_once_and_reused(tmp_path, monkeypatch):
     data = make_imdb(tmp_path / "imdb", per_folder=40, unsup=20)
     # The teacher is its preset as defined, not the student's --set: a tutorial preset at
     # the student's toy size, one epoch (the full one trains 8 epochs of a 1.4M network).
-    small = [*TINY[1::2], *QUICK[1::2], "epochs=1"]
+    small = [*TINY[1::2], *QUICK[1::2], "fit.epochs=1"]
     monkeypatch.setitem(PRESETS, "tutorial", parse_overrides(PRESETS["tutorial"], small))
     common = ["train", "--preset", "tutorial", "--data", str(data), "--epochs", "1", *TINY]
-    common += [*QUICK, "--set", "teacher=tutorial", "--set", "distill_unlabeled=20"]
+    common += [*QUICK, "--set", "distill.teacher=tutorial", "--set", "distill.unlabeled=20"]
     first = runner.invoke(app, [*common, "--out", str(tmp_path / "a")])
     assert first.exit_code == 0, first.output
     assert "training the teacher first: preset tutorial, seed 42" in first.output
@@ -246,8 +249,11 @@ def test_train_refuses_the_current_folder_before_reading_data(tmp_path, monkeypa
 @pytest.mark.parametrize(
     "setting, message",
     [
-        ("vectors={vectors}", "has 3-dimensional vectors; pass --set embed_dim=3"),
-        ("teacher={tmp}", "is neither a preset (tutorial, recurrent, hybrid, student) nor a"),
+        ("init.vectors={vectors}", "has 3-dimensional vectors; pass --set network.embed_dim=3"),
+        (
+            "distill.teacher={tmp}",
+            "is neither a preset (tutorial, recurrent, hybrid, student) nor a",
+        ),
     ],
 )
 def test_a_bad_start_is_refused_before_the_run_folder_is_touched(
@@ -257,7 +263,7 @@ def test_a_bad_start_is_refused_before_the_run_folder_is_touched(
     vectors.write_text("2 3\ngood 0.1 0.2 0.3\nbad 0.3 0.2 0.1\n")
     out = tmp_path / "run"
     args = ["train", "--data", str(corpus_jsonl), "--out", str(out), *TINY, *QUICK]
-    args += ["--set", "distill_unlabeled=10"]  # a teacher needs reviews to label
+    args += ["--set", "distill.unlabeled=10"]  # a teacher needs reviews to label
     args += ["--set", setting.format(vectors=vectors, tmp=tmp_path)]
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output

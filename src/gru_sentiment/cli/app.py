@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from ..runtime import VERBOSE
-from . import apply, export, report, train, tune
+from . import apply, export, report, settings, train, tune
 
 app = typer.Typer(
     help="GRU sentiment classification of movie reviews: explore, train, evaluate, apply.",
@@ -36,6 +36,7 @@ def main(
 # In the order `--help` lists them: the flow from data to a served model.
 app.command()(report.eda)
 app.command()(train.pretrain)
+app.command()(settings.config)
 app.command()(train.train)
 app.command()(train.baseline)
 app.command("evaluate")(train.evaluate_cmd)

@@ -79,14 +79,22 @@ def load_or_fail(load, *args, **kwargs):
         fail(str(err))
 
 
-def resolve_config(name: str, overrides: list[str], **flags) -> Config:
-    """A preset with command-line flags (None: not given) and --set overrides applied."""
+def resolve_config(
+    name: str, overrides: list[str], seed: int | None = None, epochs: int | None = None
+) -> Config:
+    """A preset with --seed, --epochs (None: not given) and --set overrides applied."""
     try:
-        cfg = preset(name)
-        cfg = cfg.replace(preset=name, **{k: v for k, v in flags.items() if v is not None})
-        return parse_overrides(cfg, overrides)
+        return parse_overrides(
+            with_flags(preset(name).replace(preset=name), seed, epochs), overrides
+        )
     except GruSentimentError as err:
         fail(str(err))
+
+
+def with_flags(cfg: Config, seed: int | None, epochs: int | None) -> Config:
+    """`cfg` with the --seed and --epochs given (None: not given)."""
+    flags = {"seed": seed, "fit.epochs": epochs}
+    return cfg.set({path: value for path, value in flags.items() if value is not None})
 
 
 def print_headline(metrics: dict, run_dir: Path) -> None:

@@ -28,6 +28,7 @@ from .common import (
     print_headline,
     read_metrics,
     resolve_config,
+    with_flags,
 )
 
 if TYPE_CHECKING:
@@ -159,8 +160,7 @@ def _train_config(
         return resolve_config(preset_name, overrides, seed=seed, epochs=epochs), preset_name
     from ..cluster.presets import read_preset
 
-    flags = {k: v for k, v in {"seed": seed, "epochs": epochs}.items() if v is not None}
-    cfg = load_or_fail(read_preset, preset_file).replace(**flags)
+    cfg = with_flags(load_or_fail(read_preset, preset_file), seed, epochs)
     return load_or_fail(parse_overrides, cfg, overrides), preset_file.stem
 
 

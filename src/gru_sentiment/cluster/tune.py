@@ -104,7 +104,7 @@ def _tuner(settings: Settings, out: Path, resume: bool):
         return tune.Tuner.restore(str(out / SEARCH), trainable, resume_errored=True)
     # A trial reports once per epoch of each seed's run, then its result: ASHA compares
     # trials after 1, 2, 4, ... epochs and stops the weaker half at each step.
-    epochs = settings.base.epochs * len(settings.seeds)
+    epochs = settings.base.fit.epochs * len(settings.seeds)
     goal = {"metric": METRIC, "mode": "max"}
     tune_config = tune.TuneConfig(
         search_alg=OptunaSearch(distributions(settings.space), seed=settings.base.seed, **goal),
@@ -123,7 +123,7 @@ def _trial(params: dict, base: Config, spec: DataSpec, seeds: list[int], runs: P
     def report(row: dict) -> None:
         tune.report({METRIC: row["val_accuracy"], "epoch": int(row["epoch"])})
 
-    cfg, scores = base.replace(**params), []
+    cfg, scores = base.set(params), []
     for seed, run_dir in run_dirs(cfg, spec, seeds, runs).items():
         metrics = train_reporting(cfg.replace(seed=seed).validate(), run_dir, spec, report)
         scores.append(metrics[METRIC])
@@ -142,7 +142,7 @@ def _row(result, settings: Settings, out: Path) -> dict:
     metrics, config = result.metrics or {}, result.config or {}
     # stopped: by ASHA, or by an interruption (then --resume finishes it)
     status = "complete" if metrics.get("complete") else "error" if result.error else "stopped"
-    folders = run_dirs(settings.base.replace(**config), settings.spec, settings.seeds, out / "runs")
+    folders = run_dirs(settings.base.set(config), settings.spec, settings.seeds, out / "runs")
     return {
         "trial": metrics.get("trial_id") or Path(result.path).name,
         "status": status,
@@ -162,7 +162,7 @@ def write_results(rows: list[dict], settings: Settings, out: Path) -> None:
     write_text(out / "trials.md", to_markdown(rows, settings, best))
     _plot_best(rows, out / "best.png")
     if best is not None:
-        write_preset(out / "best-preset.json", settings.base.replace(**best["config"]))
+        write_preset(out / "best-preset.json", settings.base.set(best["config"]))
 
 
 def to_markdown(rows: list[dict], settings: Settings, best: dict | None) -> str:

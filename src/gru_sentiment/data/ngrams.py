@@ -42,7 +42,8 @@ def hashed_ngrams(
             hashed = ((key * SPREAD) >> bits).astype(np.int64)  # Fibonacci hashing
             inside = owner[:starts] == owner[n - 1 :]
             keys.append(owner[:starts][inside] * (n_features + 1) + hashed[inside])
-    # Sort, then drop repeats (np.unique's hash table is ~50x slower on numpy 2.3).
+    # Sort, then drop repeats: np.unique's hash table is slower (docs/decisions.md,
+    # "The n-gram hashing is one numpy function").
     distinct = np.sort(np.concatenate([*keys, np.zeros(0, np.int64)]))
     distinct = distinct[np.r_[True, distinct[1:] != distinct[:-1]]] if len(distinct) else distinct
     return distinct // (n_features + 1), distinct % (n_features + 1)

@@ -107,9 +107,9 @@ def _write(model: SentimentModel, fmt: str, folder: Path) -> dict:
             "tokenizer": runs.TOKENIZER,
             "start_id": START_ID,
             "pad_id": PAD_ID,
-            "max_len": cfg.max_len,
-            "keep": cfg.keep,  # head | tail | head+tail of a longer review
-            "padding": cfg.padding,  # post | pre
+            "max_len": cfg.text.max_len,
+            "keep": cfg.text.keep,  # head | tail | head+tail of a longer review
+            "padding": cfg.text.padding,  # post | pre
             # masked networks give the same answer at any padded width; others need max_len
             "pad_to": "longest" if model.masked else "max_len",
         },
@@ -169,7 +169,7 @@ def _check(model: SentimentModel, folder: Path) -> float:
     above TOLERANCE (the bundle is then not written)."""
     texts = [example["text"] for example in model.examples()]
     texts += [" ".join([text] * 4) for text in texts[:4]]  # long: truncation is exercised
-    expected, _ = model.score(texts, model.cfg.keep)
+    expected, _ = model.score(texts, model.cfg.text.keep)
     got = PortableModel.load(folder).probabilities(texts)
     difference = float(np.max(np.abs(got - expected))) if texts else 0.0
     if difference > TOLERANCE:

@@ -183,7 +183,8 @@ def _masked_max_pooling1d(graph: _Graph, op, x: str, mask: str) -> str:
 def _every_other_step(graph: _Graph, op, mask: str) -> str:
     """MaskedMaxPooling1D's halved mask, `mask[:, ::2]`; no other indexing is known."""
     (index,) = op._inbound_nodes[0].arguments.args[1:]
-    if index != (slice(None), slice(None, None, 2)):
+    # a model loaded from its .keras file holds the index as a list
+    if not isinstance(index, list | tuple) or tuple(index) != (slice(None), slice(None, None, 2)):
         raise RunError(f"cannot export {op.name!r}: only the pooled mask [:, ::2] is known")
     const = lambda v, hint: graph.const(v, hint, np.int64)  # noqa: E731
     inputs = [mask, const([0], "start"), const([2**62], "end"), const([1], "axis")]

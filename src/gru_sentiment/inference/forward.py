@@ -24,13 +24,12 @@ class Forward:
 
     TensorFlow: two concrete functions. A small batch (a request, fewer than `FULL_ROWS`
     rows) runs XLA-compiled: graph mode steps the recurrent loop op by op, XLA compiles the
-    loop into one program, an order of magnitude faster for one review. A large batch is
-    compute-bound and runs in graph mode at its own shape, compiling nothing
-    (measurements: docs/decisions.md).
+    loop into one program, far faster for one review. A large batch is compute-bound and
+    runs in graph mode at its own shape, compiling nothing (why: docs/decisions.md#speed).
 
     JAX: one `jax.jit` of the model's stateless call. Eager JAX dispatches every op and
     re-traces the recurrent `lax.scan` on each call; there is no uncompiled graph mode, so
-    every batch, large ones too, runs compiled (see `_jax_call` for the measurements).
+    every batch, large ones too, runs compiled (docs/decisions.md#leaving-the-tool).
 
     XLA compiles one program per shape, so compiled batches are padded to a power of two
     rows and, for masked models (`widen_to`), a power of two width. Other backends (torch)
@@ -49,7 +48,7 @@ class Forward:
             import tensorflow as tf
 
             def concrete(jit_compile: bool):
-                # A concrete function skips tf.function's per-call dispatch (~0.2 ms).
+                # A concrete function skips tf.function's per-call dispatch.
                 return tf.function(
                     lambda ids: model(ids, training=False),
                     input_signature=[tf.TensorSpec((None, None), tf.int32)],
@@ -102,13 +101,8 @@ def _jax_call(model) -> Callable[[np.ndarray], np.ndarray]:
     The weights are arguments of the compiled program, not constants folded into it: a
     program stays small and compiles fast whatever the vocabulary, and under a
     `keras.distribution` it follows the variables' placement (replicated on each device).
-    They are read at each call, so the program never runs on stale weights.
-
-    Measured (AVX2 AMD EPYC, 2 cores, jax 0.10.2, the tutorial's network: Embedding(10000,
-    128), BiGRU(64), GRU(32), 200 ids a review, medians of two runs): one review 0.69-0.73 s
-    eager, 2.4-2.7 ms jitted; 256 reviews 0.91 s eager (280 reviews/s), 0.38-0.42 s jitted
-    (600-680 reviews/s). Compiling a shape: 0.6 s for one row, 1 s for 256. (TensorFlow's
-    path on the same machine: 2.4 ms and 0.27 s.)
+    They are read at each call, so the program never runs on stale weights. Why compiled
+    rather than eager: docs/decisions.md#leaving-the-tool.
     """
     import jax
 

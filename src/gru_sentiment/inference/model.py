@@ -16,11 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import Config
 from ..data.corpus import CLASS_NAMES
 from ..data.text import START_ID, TextEncoder, fit_length
 from ..errors import RunError
 from ..io import runs
 from ..io.files import read_json
+from ..model.names import EMBEDDING
 from .forward import Forward
 from .run_model import RunModel, read_run
 
@@ -69,8 +71,8 @@ class SentimentModel(RunModel):
         # reviews are batched by length; the others read exactly max_len ids, always (their
         # answer must not depend on the other reviews of a batch). The network says whether
         # it masks: conv_gru runs trained before its masked layers ignored `mask`.
-        self.masked = self.cfg.padding == "post" and model.get_layer("embedding").mask_zero
-        self._forward = Forward(model, self.cfg.max_len if self.masked else None)
+        self.masked = self.cfg.text.padding == "post" and model.get_layer(EMBEDDING).mask_zero
+        self._forward = Forward(model, self.cfg.text.max_len if self.masked else None)
         self._lock = threading.Lock()
 
     @classmethod
@@ -80,7 +82,7 @@ class SentimentModel(RunModel):
         check_safe(run_dir)
         record, metrics = read_run(run_dir)
         ngram = None
-        if record["config"].get("ngram_branch"):
+        if Config.from_dict(record["config"]).network.ngrams:
             from ..model.linear import NBLogistic
             from ..model.stack import Stack
 
@@ -109,7 +111,7 @@ class SentimentModel(RunModel):
     def spans(self, text: str, keep: str) -> tuple[list[tuple[int, int]], set[int]]:
         """Character spans of the text's tokens, and the indices of those the GRU reads."""
         encoding = self.encoder.tokenizer.encode(text)  # <start>, then one id per token
-        read = fit_length(np.arange(len(encoding.ids)), self.cfg.max_len, keep).tolist()
+        read = fit_length(np.arange(len(encoding.ids)), self.cfg.text.max_len, keep).tolist()
         # id i + 1 is token i
         return encoding.offsets[1:], {i - 1 for i in read if i > 0}
 
@@ -123,7 +125,7 @@ class SentimentModel(RunModel):
 
         cfg = self.cfg
         batches = PaddedBatches(
-            seqs, None, SCORING_BATCH, cfg.max_len, keep, cfg.padding, bucket=self.masked
+            seqs, None, SCORING_BATCH, cfg.text.max_len, keep, cfg.text.padding, bucket=self.masked
         )
         probs = np.concatenate([self._locked(batches[i][0]) for i in range(len(batches))])
         return batches.in_input_order(probs)
@@ -134,10 +136,10 @@ class SentimentModel(RunModel):
         from ..model.batching import LENGTH_STEP
 
         cfg = self.cfg
-        widths = [cfg.max_len]
+        widths = [cfg.text.max_len]
         if self.masked:  # PaddedBatches pads each batch to a multiple of LENGTH_STEP
-            steps = range(LENGTH_STEP, cfg.max_len + LENGTH_STEP, LENGTH_STEP)
-            widths = sorted({self._forward.width(min(w, cfg.max_len)) for w in steps})
+            steps = range(LENGTH_STEP, cfg.text.max_len + LENGTH_STEP, LENGTH_STEP)
+            widths = sorted({self._forward.width(min(w, cfg.text.max_len)) for w in steps})
         shapes = [(1 << k, w) for w in widths for k in range(max_rows.bit_length())]
         for shape in shapes:
             ids = np.zeros(shape, np.int32)

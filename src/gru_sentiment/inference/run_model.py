@@ -29,7 +29,7 @@ def keep_mode(long: str | None, cfg: Config) -> str:
     """The part of a long review to read: `long` ("head", "tail", "head+tail") or, when
     None, the run's own."""
     if long is None:
-        return cfg.keep
+        return cfg.text.keep
     if long not in KEEP:
         raise ValueError(f"long must be one of {', '.join(KEEP)}, not {long!r}")
     return long
@@ -50,7 +50,7 @@ class RunModel:
         self.classes = tuple(record.get("classes", CLASS_NAMES))  # older runs: binary
         # Two classes: the threshold on P(second class) chosen on validation; more: argmax.
         self.threshold = metrics.get("decision_threshold")
-        self.max_tokens: int | None = self.cfg.max_len  # read of a text at most; None: all
+        self.max_tokens: int | None = self.cfg.text.max_len  # read of a text at most; None: all
 
     @property
     def name(self) -> str:
@@ -66,10 +66,10 @@ class RunModel:
         cfg = self.cfg
         return {
             "preset": cfg.preset,
-            "arch": cfg.arch,
-            "cell": cfg.cell,
-            "max_len": cfg.max_len,
-            "keep": cfg.keep,
+            "arch": cfg.network.arch,
+            "cell": cfg.network.cell,
+            "max_len": cfg.text.max_len,
+            "keep": cfg.text.keep,
         }
 
     def score(self, texts: list[str], keep: str) -> tuple[np.ndarray, list[int]]:

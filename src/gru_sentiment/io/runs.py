@@ -15,10 +15,11 @@ import re
 import shutil
 import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from ..errors import RunError
+from ..config import Config
+from ..errors import ConfigError, RunError
 from .files import TEMP_PREFIX, locked, read_json, sha256, write_json
 
 CONFIG = "config.json"
@@ -97,7 +98,12 @@ ADDED_FIELDS = {
 
 def settled(part: str, values: dict) -> dict:
     """`values` (a record's "config" or "data") without the added fields that hold the
-    value runs had before those fields existed."""
+    value runs had before those fields existed; a config in sections as its flat
+    identity (the form keys were first hashed in; a flat one is that form already)."""
+    if part == "config" and "text" in values:
+        # a config this version cannot read is compared as it is
+        with suppress(ConfigError):
+            values = Config.from_dict(values).identity()
     added = ADDED_FIELDS.get(part, {})
     return {k: v for k, v in values.items() if k not in added or added[k] != v}
 

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 import keras
 from keras import ops
 
+from .names import EMBEDDING
+
 
 @keras.saving.register_keras_serializable(package="gru_sentiment")
 class PerturbableEmbedding(keras.layers.Embedding):
@@ -55,7 +57,7 @@ class AdversarialClassifier(keras.Model):
         `adversarial` times the norm of its embedded real tokens (`table`: the embedding's
         weights)."""
         embedded = ops.take(table, ids, axis=0)
-        mask = self.get_layer("embedding").compute_mask(ids)  # (batch, time) bool, or None
+        mask = self.get_layer(EMBEDDING).compute_mask(ids)  # (batch, time) bool, or None
         if mask is not None:
             embedded = embedded * ops.expand_dims(ops.cast(mask, embedded.dtype), -1)
         size = self.adversarial * _norm(embedded)  # (batch, 1, 1)
@@ -64,7 +66,7 @@ class AdversarialClassifier(keras.Model):
     def loss_at(self, perturbation, x, y, sample_weight=None):
         """Predictions and loss of batch `x` with `perturbation` added to its embedding
         (TensorFlow)."""
-        with _perturbed(self.get_layer("embedding"), perturbation):
+        with _perturbed(self.get_layer(EMBEDDING), perturbation):
             y_pred = self(x, training=True)
         return y_pred, self.compute_loss(x, y, y_pred, sample_weight, training=True)
 
@@ -99,7 +101,7 @@ class AdversarialClassifier(keras.Model):
         (batch, time, embed_dim)."""
         import tensorflow as tf
 
-        table = self.get_layer("embedding").embeddings
+        table = self.get_layer(EMBEDDING).embeddings
         with tf.GradientTape() as tape:
             # the gradient at a zero perturbation: the loss's by the embedded review
             zero = tf.zeros(tf.concat([tf.shape(x), [table.shape[1]]], 0))
@@ -130,7 +132,7 @@ class AdversarialClassifier(keras.Model):
         parent = super().compute_loss_and_updates
 
         def loss_at(perturbation, trainable):
-            with _perturbed(self.get_layer("embedding"), perturbation):
+            with _perturbed(self.get_layer(EMBEDDING), perturbation):
                 return parent(
                     trainable,
                     non_trainable_variables,
@@ -155,7 +157,7 @@ class AdversarialClassifier(keras.Model):
 
     def _embedding_table(self, trainable_variables, non_trainable_variables):
         """The embedding's weights among the stateless values of a JAX step."""
-        table = self.get_layer("embedding").embeddings
+        table = self.get_layer(EMBEDDING).embeddings
         for variables, values in (
             (self.trainable_variables, trainable_variables),
             (self.non_trainable_variables, non_trainable_variables),

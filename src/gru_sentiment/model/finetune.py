@@ -20,7 +20,7 @@ import keras
 from keras import ops
 
 from ..config import Config
-from .language_model import EMBEDDING, ENCODER
+from .names import EMBEDDING, ENCODER
 
 
 def layer_depths(model: keras.Model) -> list[int]:
@@ -117,14 +117,14 @@ class EpochClock(keras.callbacks.Callback):
 
 def optimizer(model: keras.Model, cfg: Config, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     """The optimizer `cfg` asks for to train `model`: plain Adam unless discriminative
-    rates or gradual unfreezing are on; a slanted schedule spans cfg.epochs *
+    rates or gradual unfreezing are on; a slanted schedule spans cfg.fit.epochs *
     steps_per_epoch steps."""
-    learning_rate = cfg.learning_rate
-    if cfg.schedule == "slanted":
-        learning_rate = SlantedTriangular(cfg.learning_rate, cfg.epochs * steps_per_epoch)
-    if cfg.discriminative == 1 and cfg.unfreeze == "none":
+    learning_rate, tuning = cfg.fit.learning_rate, cfg.fit.tuning
+    if tuning.schedule == "slanted":
+        learning_rate = SlantedTriangular(cfg.fit.learning_rate, cfg.fit.epochs * steps_per_epoch)
+    if tuning.discriminative == 1 and tuning.unfreeze == "none":
         return keras.optimizers.Adam(learning_rate=learning_rate)
-    gradual = cfg.unfreeze == "gradual"
+    gradual = tuning.unfreeze == "gradual"
     return LayerwiseAdam(
-        layer_depths(model), cfg.discriminative, gradual, learning_rate=learning_rate
+        layer_depths(model), tuning.discriminative, gradual, learning_rate=learning_rate
     )

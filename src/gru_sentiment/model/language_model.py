@@ -31,9 +31,7 @@ from ..data.text import PAD_ID, RESERVED
 from ..errors import ConfigError
 from ..runtime import data_replicas
 from .batching import FEEDERS
-
-ENCODER = "encoder"  # the name of the Bidirectional layer here and in the classifier
-EMBEDDING = "embedding"
+from .names import EMBEDDING, ENCODER
 
 
 def stream_windows(seqs: Sequence[np.ndarray], seq_len: int) -> np.ndarray:
@@ -80,8 +78,8 @@ class LMBatches(keras.utils.PyDataset):
         replicas = data_replicas()
         if batch_size % replicas:
             raise ConfigError(
-                f"lm_batch_size={batch_size} does not split evenly across the {replicas} "
-                f"devices training data-parallel: set lm_batch_size to a multiple of {replicas}"
+                f"init.lm.batch_size={batch_size} does not split evenly across the {replicas} "
+                f"devices training data-parallel: set it to a multiple of {replicas}"
             )
         self.windows = windows
         self.batch_size = batch_size
@@ -122,17 +120,20 @@ class BiGRULanguageModel(keras.Model):
 
     def __init__(self, cfg: Config, proposal: np.ndarray, **kwargs):
         super().__init__(**kwargs)
-        self.vocab_size = cfg.vocab_size
+        self.vocab_size = cfg.text.vocab_size
         # log(S q(w)): the expected count of w among the S samples (the sampled-softmax
         # correction); floored so that words never drawn stay finite.
-        self.log_expected = np.log(np.maximum(proposal * cfg.lm_samples, 1e-30)).astype("float32")
-        self.embedding = keras.layers.Embedding(cfg.vocab_size, cfg.embed_dim, name=EMBEDDING)
-        self.dropout = keras.layers.Dropout(cfg.lm_dropout)
-        rnn = keras.layers.GRU(cfg.units, return_sequences=True)
+        samples = cfg.init.language_model.samples
+        self.log_expected = np.log(np.maximum(proposal * samples, 1e-30)).astype("float32")
+        self.embedding = keras.layers.Embedding(
+            cfg.text.vocab_size, cfg.network.embed_dim, name=EMBEDDING
+        )
+        self.dropout = keras.layers.Dropout(cfg.init.language_model.dropout)
+        rnn = keras.layers.GRU(cfg.network.units, return_sequences=True)
         self.encoder = keras.layers.Bidirectional(rnn, merge_mode=None, name=ENCODER)
         # (B, T, units) -> (B, T, embed_dim): the states meet the tied output embedding
-        self.project_forward = keras.layers.Dense(cfg.embed_dim, name="project_forward")
-        self.project_backward = keras.layers.Dense(cfg.embed_dim, name="project_backward")
+        self.project_forward = keras.layers.Dense(cfg.network.embed_dim, name="project_forward")
+        self.project_backward = keras.layers.Dense(cfg.network.embed_dim, name="project_backward")
 
     def build(self, input_shape=None) -> None:
         self.embedding.build((None, None))
@@ -174,7 +175,7 @@ def build_language_model(cfg: Config, proposal: np.ndarray) -> BiGRULanguageMode
     lm = BiGRULanguageModel(cfg, proposal)
     lm.build()
     lm.compile(
-        optimizer=keras.optimizers.Adam(cfg.lm_learning_rate, clipnorm=1.0),
+        optimizer=keras.optimizers.Adam(cfg.init.language_model.learning_rate, clipnorm=1.0),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     return lm

@@ -25,7 +25,7 @@ def targets(labels: np.ndarray, classes: Sequence[str], loss: str = "crossentrop
         values = class_values(classes)
         if values is None:
             raise ConfigError(
-                f"loss=ordinal needs classes that are numbers (star ratings); "
+                f"classes.loss=ordinal needs classes that are numbers (star ratings); "
                 f"these are not: {', '.join(classes[:5])}"
             )
         distance = values[labels][:, None] - values[None, :]  # (n, k) in the classes' unit

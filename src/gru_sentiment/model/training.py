@@ -1,6 +1,6 @@
 """Fitting with the tutorial's callbacks, made resumable.
 
-Early stopping (on `cfg.monitor`, best weights restored) and ReduceLROnPlateau (on
+Early stopping (on `cfg.fit.monitor`, best weights restored) and ReduceLROnPlateau (on
 val_loss; off under a slanted schedule) follow the exact rules of the Keras callbacks of
 the same name, but live in one callback whose state is saved after every epoch together
 with the model and optimizer. A killed run restarts from its last finished epoch with the
@@ -27,7 +27,7 @@ LR_MIN_DELTA = 1e-4  # ReduceLROnPlateau's default; EarlyStopping's is 0
 
 
 class ResumableTraining(keras.callbacks.Callback):
-    """EarlyStopping on `cfg.monitor` + ReduceLROnPlateau on val_loss, checkpointing after
+    """EarlyStopping on `cfg.fit.monitor` + ReduceLROnPlateau on val_loss, checkpointing after
     each epoch."""
 
     def __init__(self, cfg: Config, checkpoint_dir: Path, state: dict | None, log: Callable):
@@ -38,7 +38,7 @@ class ResumableTraining(keras.callbacks.Callback):
         self.state = state or {
             "epochs_done": 0,
             "history": [],
-            "best": None,  # the best value of cfg.monitor so far
+            "best": None,  # the best value of cfg.fit.monitor so far
             "best_epoch": 0,
             "stop_wait": 0,
             "lr_best": math.inf,
@@ -62,29 +62,29 @@ class ResumableTraining(keras.callbacks.Callback):
         # For the callbacks after this one (tracking), as Keras's ReduceLROnPlateau does:
         # the rate this epoch ran with, read before a plateau cuts it below.
         logs.update(learning_rate=lr, seconds=row["seconds"])
-        val_loss, value = row["val_loss"], row[cfg.monitor]
+        val_loss, value = row["val_loss"], row[cfg.fit.monitor]
 
-        # EarlyStopping(monitor=cfg.monitor, patience, restore_best_weights=True)
+        # EarlyStopping(monitor=cfg.fit.monitor, patience, restore_best_weights=True)
         s["stop_wait"] += 1
         stale = []  # files the new state no longer names: deleted once it is written
-        if s["best"] is None or _better(value, s["best"], cfg.monitor):
+        if s["best"] is None or _better(value, s["best"], cfg.fit.monitor):
             s.update(best=value, best_epoch=epoch + 1, stop_wait=0)
             stale.append(s["best_model"])
             s["best_model"] = self._save(f"best-{epoch + 1}.keras")
-        elif s["stop_wait"] >= cfg.patience and epoch > 0:
+        elif s["stop_wait"] >= cfg.fit.patience and epoch > 0:
             s["stopped_early"] = True
             self.model.stop_training = True
             self.log(f"early stopping after epoch {epoch + 1}: best was epoch {s['best_epoch']}")
 
         # ReduceLROnPlateau(monitor="val_loss", factor, patience, min_lr); a slanted
         # schedule sets the learning rate of every step instead
-        if cfg.schedule == "plateau":
+        if cfg.fit.tuning.schedule == "plateau":
             if val_loss < s["lr_best"] - LR_MIN_DELTA:
                 s.update(lr_best=val_loss, lr_wait=0)
             else:
                 s["lr_wait"] += 1
-                if s["lr_wait"] >= cfg.lr_patience and lr > cfg.min_lr:
-                    new_lr = max(lr * cfg.lr_factor, cfg.min_lr)
+                if s["lr_wait"] >= cfg.fit.lr_patience and lr > cfg.fit.min_lr:
+                    new_lr = max(lr * cfg.fit.lr_factor, cfg.fit.min_lr)
                     optimizer.learning_rate.assign(new_lr)
                     s["lr_wait"] = 0
                     self.log(f"epoch {epoch + 1}: learning rate {lr:.2e} -> {new_lr:.2e}")
@@ -123,7 +123,7 @@ def fit(
     log: Callable = print,
     callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> tuple[keras.Model, dict]:
-    """Train (or resume) until `cfg.epochs` or early stopping; return the best model and
+    """Train (or resume) until `cfg.fit.epochs` or early stopping; return the best model and
     the training state (history rows, best epoch). A fresh run is compiled here, with the
     optimizer `cfg` asks for; a resumed one continues with its checkpoint's. `callbacks`
     run after each epoch's checkpoint is saved, and find the epoch's learning rate and
@@ -138,17 +138,17 @@ def fit(
             checkpoint_dir / state["best_model"],
         }:
             orphan.unlink()  # a kill came between writing the state and deleting these
-        log(f"resuming after epoch {state['epochs_done']} of {cfg.epochs}")
+        log(f"resuming after epoch {state['epochs_done']} of {cfg.fit.epochs}")
     else:
-        # A fresh optimizer whose schedule (slanted) spans cfg.epochs of these batches.
+        # A fresh optimizer whose schedule (slanted) spans cfg.fit.epochs of these batches.
         compile_model(model, cfg, len(train_batches))
     callback = ResumableTraining(cfg, checkpoint_dir, state, log)
     done = callback.state["epochs_done"]
-    if done < cfg.epochs and not callback.state["stopped_early"]:
+    if done < cfg.fit.epochs and not callback.state["stopped_early"]:
         model.fit(
             train_batches,
             validation_data=val_batches,
-            epochs=cfg.epochs,
+            epochs=cfg.fit.epochs,
             initial_epoch=done,
             callbacks=[callback, EpochClock(), *(callbacks or [])],
             # PaddedBatches shuffles itself, seeded; Keras' own shuffle draws from Python's
@@ -158,7 +158,7 @@ def fit(
             verbose=1 if sys.stdout.isatty() else 2,
         )
     best = keras.models.load_model(checkpoint_dir / callback.state["best_model"])
-    return (_plain(best, cfg) if cfg.adversarial else best), callback.state
+    return (_plain(best, cfg) if cfg.fit.adversarial else best), callback.state
 
 
 def _plain(model: keras.Model, cfg: Config) -> keras.Model:
@@ -166,6 +166,6 @@ def _plain(model: keras.Model, cfg: Config) -> keras.Model:
     adversarial step is training's business, and a plain network is what predicts,
     saves and exports everywhere (JAX, ONNX)."""
     n_outputs = model.output_shape[-1]
-    plain = build_model(cfg.replace(adversarial=0.0), 2 if n_outputs == 1 else n_outputs)
+    plain = build_model(cfg.set({"fit.adversarial": 0.0}), 2 if n_outputs == 1 else n_outputs)
     plain.set_weights(model.get_weights())
     return plain

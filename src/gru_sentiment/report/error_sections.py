@@ -57,7 +57,7 @@ def error_section(
     threshold = run.threshold  # more than two classes: the most probable class
     guess = metrics.predicted(test.probs, threshold)
     wrong = guess != test.labels
-    length_rows = by_length(test, wrong, run.cfg.max_len)
+    length_rows = by_length(test, wrong, run.cfg.text.max_len)
     rating_rows = by_rating(test, wrong)
     texts = dict(zip(splits.test.ids, splits.test.texts, strict=True)) if splits else {}
     examples_path = run.folder / runs.EXAMPLES

@@ -77,7 +77,7 @@ def _score(model: RunModel, texts: list[str], log: Callable) -> tuple[np.ndarray
     """Probabilities and token counts of every text, CHUNK at a time, with progress."""
     parts, lengths = [], []
     for start in range(0, len(texts), CHUNK):
-        probs, found = model.score(texts[start : start + CHUNK], model.cfg.keep)
+        probs, found = model.score(texts[start : start + CHUNK], model.cfg.text.keep)
         parts.append(probs)
         lengths += found
         if len(texts) > CHUNK:

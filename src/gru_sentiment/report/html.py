@@ -104,10 +104,11 @@ def _summary(run: Run, base: Run | None) -> dict:
     and what the model is."""
     cfg = run.cfg
     if run.neural:
-        cell = cfg.cell.upper()
-        model = f"{cfg.arch} {cell} network ({cfg.units} units per direction"
-        model += f", vocabulary {cfg.vocab_size:,}, {cfg.max_len} tokens, keeps the {cfg.keep})"
-        if cfg.ngram_branch:
+        cell = cfg.network.cell.upper()
+        text, network = cfg.text, cfg.network
+        model = f"{network.arch} {cell} network ({network.units} units per direction"
+        model += f", vocabulary {text.vocab_size:,}, {text.max_len} tokens, keeps the {text.keep})"
+        if cfg.network.ngrams:
             model += ", stacked with an n-gram logistic regression"
     else:
         model = run.record.get("model", "linear baseline")

@@ -66,6 +66,6 @@ def load_run_splits(run: Run) -> tuple[Splits | None, str | None]:
     if not (spec.path and Path(spec.path).exists()):
         return None, f"the data of this run ({spec.path or run.record.get('source')}) is not here"
     try:
-        return load_splits(spec, run.cfg.seed, run.cfg.val_fraction, unlabeled=False), None
+        return load_splits(spec, run.cfg.seed, run.cfg.fit.val_fraction, unlabeled=False), None
     except DataError as err:
         return None, f"the data of this run could not be loaded: {err}"

@@ -31,8 +31,10 @@ def data_section(run: Run, splits: Splits | None, figure: Figures) -> dict:
     ]
     lengths = np.concatenate([p.tokens for p in preds.values()])
     test = preds["test"]
-    max_len = run.cfg.max_len if run.neural else None  # a linear baseline reads every token
-    dropped = np.maximum(test.tokens - run.cfg.max_len, 0).sum() / test.tokens.sum()  # networks
+    max_len = run.cfg.text.max_len if run.neural else None  # a linear baseline reads every token
+    dropped = (
+        np.maximum(test.tokens - run.cfg.text.max_len, 0).sum() / test.tokens.sum()
+    )  # networks
     kept = {
         "head": "the beginning (the end is dropped)",
         "tail": "the end (the beginning is dropped)",
@@ -57,15 +59,15 @@ def data_section(run: Run, splits: Splits | None, figure: Figures) -> dict:
         "max_len": max_len,
         "truncated_share": float(test.truncated.mean()),
         "dropped_share": float(dropped),
-        "kept": kept[run.cfg.keep],
+        "kept": kept[run.cfg.text.keep],
     }
 
 
 def configuration_section(run: Run) -> dict:
-    tutorial = preset("tutorial").to_dict()
+    tutorial = preset("tutorial").paths()
     config_rows = [
         {"field": k, "value": v, "changed": k in tutorial and tutorial[k] != v}
-        for k, v in run.record["config"].items()
+        for k, v in run.cfg.paths().items()
     ]
     section = {
         "rows": config_rows,
@@ -120,12 +122,12 @@ def training_section(run: Run, figure: Figures) -> dict | None:
         "curves_img": figure(plots.learning_curves, history),
         "rows": rows,
         "epochs_run": len(rows),
-        "max_epochs": run.cfg.epochs,
+        "max_epochs": run.cfg.fit.epochs,
         "best_epoch": best,
         "restored": best is not None and best < len(rows),
         "seconds_per_epoch": run.metrics.get("seconds_per_epoch"),
         "train_seconds": run.metrics.get("train_seconds"),
-        "patience": run.cfg.patience,
+        "patience": run.cfg.fit.patience,
     }
 
 

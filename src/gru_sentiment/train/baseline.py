@@ -34,15 +34,15 @@ def run_baseline(
     does. `class_weight="balanced"`: each class weighs n / (classes * its count)."""
     run_dir = Path(run_dir)
     runs.check_destination(run_dir)
-    cfg = Config(preset="baseline", seed=seed, class_weight=class_weight).validate()
-    splits = load_splits(spec, seed, cfg.val_fraction, unlabeled=False)
+    cfg = Config(preset="baseline", seed=seed).set({"classes.weight": class_weight}).validate()
+    splits = load_splits(spec, seed, cfg.fit.val_fraction, unlabeled=False)
     log(
         ", ".join(f"{name} {n:,}" for name, n in splits.sizes().items())
         + f" reviews from {splits.source}"
     )
     for warning in splits.warnings:
         log(warning)
-    config = {"preset": "baseline", "seed": seed, "val_fraction": cfg.val_fraction}
+    config = {"preset": "baseline", "seed": seed, "val_fraction": cfg.fit.val_fraction}
     if class_weight != "none":
         config["class_weight"] = class_weight
     model_name = f"TF-IDF 1-2-grams (sublinear tf, min_df 2) + LogisticRegression (C={BASELINE_C})"

@@ -34,11 +34,12 @@ from ..io.files import (
     write_text,
 )
 from ..io.terminal import Log
+from ..model.names import EMBEDDING, ENCODER
 from .outputs import history_csv, versions, write_evaluation
 from .scoring import batches, score
 from .tracking import Tracker, Tracking, track
 
-ENCODER_LAYERS = ("embedding", "encoder")
+ENCODER_LAYERS = (EMBEDDING, ENCODER)
 
 
 def train_run(
@@ -54,7 +55,7 @@ def train_run(
 
     An unfinished run of the same config in `run_dir` is resumed; a complete one is
     kept unless `force`. `lm`: a language-model folder (from `pretrain`) to start from
-    instead of the cached one `cfg.pretrain_lm` trains or reuses. `tracking`: where to
+    instead of the cached one `cfg.init.lm` trains or reuses. `tracking`: where to
     log the run besides its folder (TensorBoard, MLflow); no part of the run's identity.
     """
     import keras
@@ -76,7 +77,7 @@ def train_run(
     ):
         write_record(run_dir, record, splits)
         keras.utils.set_random_seed(cfg.seed)
-        encoder, encoded = prepare_ids(splits, cfg.vocab_size, log, cfg.strip_accents)
+        encoder, encoded = prepare_ids(splits, cfg.text.vocab_size, log, cfg.text.strip_accents)
         encoder.save(run_dir / runs.TOKENIZER)
         model = build(cfg, len(splits.classes))
         initialise(model, cfg, encoder, encoded, run_dir, log, lm)
@@ -104,13 +105,14 @@ def train_run(
 def check_vectors(cfg: Config) -> None:
     """Refuse a vector file the embedding cannot take before the run folder is claimed
     (a bad input loses nothing, not even an unfinished run)."""
-    if cfg.vectors and not cfg.pretrain_lm:
+    if cfg.init.vectors and cfg.init.lm is None:
         from ..model.embeddings import vector_dim
 
-        dim = vector_dim(cfg.vectors)
-        if dim != cfg.embed_dim:
+        dim = vector_dim(cfg.init.vectors)
+        if dim != cfg.network.embed_dim:
             raise ConfigError(
-                f"{cfg.vectors} has {dim}-dimensional vectors; pass --set embed_dim={dim}"
+                f"{cfg.init.vectors} has {dim}-dimensional vectors; "
+                f"pass --set network.embed_dim={dim}"
             )
 
 
@@ -118,7 +120,7 @@ def check_backend(cfg: Config) -> None:
     """Refuse, before the run folder is claimed, an option this Keras backend cannot train."""
     import keras
 
-    if cfg.adversarial and keras.backend.backend() not in ("tensorflow", "jax"):
+    if cfg.fit.adversarial and keras.backend.backend() not in ("tensorflow", "jax"):
         raise ConfigError(
             f"adversarial training runs on the TensorFlow and JAX backends, not "
             f"{keras.backend.backend()}: set KERAS_BACKEND=tensorflow or jax"
@@ -130,35 +132,34 @@ def run_config(cfg: Config, lm: Path | None) -> Config:
     word2vec with the LM start."""
     if lm is None:
         return cfg
-    return cfg.replace(pretrain_lm=True, pretrain_word2vec=False).validate()
+    return cfg.set({"init.lm": True, "init.word2vec": False}).validate()
 
 
 def teacher_folder(cfg: Config, spec: DataSpec, splits: Splits, log: Log) -> Path | None:
     """The run folder whose model labels the distilled reviews: None for the n-gram
-    model (or when there is nothing to distil), the folder `cfg.teacher` names, or, when
+    model (or when there is nothing to distil), the folder `cfg.distill.teacher` names, or, when
     it names a preset, that preset trained with this seed on the same data, in the cache
     (reused when there: one teacher serves every student of that seed)."""
-    if not cfg.teacher:  # validate(): a teacher comes with distill_unlabeled > 0
+    name = cfg.distill.teacher if cfg.distill else None
+    if not name:
         return None
-    if cfg.teacher not in PRESETS and not runs.is_complete(Path(cfg.teacher)):
+    if name not in PRESETS and not runs.is_complete(Path(name)):
         raise ConfigError(
-            f"teacher {cfg.teacher!r} is neither a preset ({', '.join(PRESETS)}) nor a "
-            "complete run folder"
+            f"teacher {name!r} is neither a preset ({', '.join(PRESETS)}) nor a complete run folder"
         )
     if not splits.unlabeled:
         return None
-    if cfg.teacher not in PRESETS:
-        return Path(cfg.teacher)
-    teacher = preset(cfg.teacher).replace(
-        preset=cfg.teacher, seed=cfg.seed, val_fraction=cfg.val_fraction
-    )
-    if teacher.teacher in PRESETS:
-        raise ConfigError(f"the teacher preset {cfg.teacher} has a teacher preset itself")
+    if name not in PRESETS:
+        return Path(name)
+    teacher = preset(name).replace(preset=name, seed=cfg.seed)
+    teacher = teacher.set({"fit.val_fraction": cfg.fit.val_fraction})
+    if teacher.distill and teacher.distill.teacher in PRESETS:
+        raise ConfigError(f"the teacher preset {name} has a teacher preset itself")
     folder = home_dir() / "teachers" / runs.key(teacher.to_dict(), spec.__dict__, 20)
     if runs.is_complete(folder):
         log(f"using the teacher run {folder}")
         return folder
-    log(f"training the teacher first: preset {cfg.teacher}, seed {cfg.seed}, in {folder}")
+    log(f"training the teacher first: preset {name}, seed {cfg.seed}, in {folder}")
     train_run(teacher, folder, spec, log=log)
     return folder
 
@@ -180,15 +181,15 @@ def pretrain_lm(
     distribute()  # several JAX devices: data-parallel
     if out is not None:
         runs.check_destination(out)
-    splits = load_data(spec, cfg.replace(pretrain_lm=True), log)
-    encoder, encoded = prepare_ids(splits, cfg.vocab_size, log, cfg.strip_accents)
+    splits = load_data(spec, cfg.set({"init.lm": True}), log)
+    encoder, encoded = prepare_ids(splits, cfg.text.vocab_size, log, cfg.text.strip_accents)
     return pretrain(cfg, encoder, encoded, out, log, epochs, force)
 
 
 def load_data(spec: DataSpec, cfg: Config, log: Log) -> Splits:
     log("loading data ...")
-    unlabeled = cfg.pretrain_word2vec or cfg.pretrain_lm or cfg.distill_unlabeled > 0
-    splits = load_splits(spec, cfg.seed, cfg.val_fraction, unlabeled=unlabeled)
+    unlabeled = cfg.init.word2vec or cfg.init.lm is not None or cfg.distill is not None
+    splits = load_splits(spec, cfg.seed, cfg.fit.val_fraction, unlabeled=unlabeled)
     sizes = ", ".join(f"{name} {n:,}" for name, n in splits.sizes().items())
     log(f"{sizes} reviews from {splits.source}")
     if len(splits.classes) > 2:
@@ -234,7 +235,7 @@ def initialise(
 ) -> None:
     """Start the embedding and encoder from a language model (pretrained, or cached), or
     the embedding alone from a vector file or word2vec on train + unlabeled reviews."""
-    if cfg.pretrain_lm:
+    if cfg.init.lm is not None:
         import keras
 
         from ..model.language_model import transfer
@@ -245,14 +246,18 @@ def initialise(
         keras.utils.set_random_seed(cfg.seed)  # training draws the same with a cached LM
         write_json(run_dir / runs.LANGUAGE_MODEL, lm_summary(folder))
         log(f"embedding and encoder initialised from the language model {folder}")
-    elif cfg.vectors:
+    elif cfg.init.vectors:
         from ..model.embeddings import embedding_matrix
 
-        matrix, coverage = embedding_matrix(cfg.vectors, encoder, cfg.vocab_size, cfg.seed)
-        model.get_layer("embedding").set_weights([matrix])
-        log(f"embedding initialised from {cfg.vectors}: {coverage:.1%} of the vocabulary found")
-    elif cfg.pretrain_word2vec:
-        model.get_layer("embedding").set_weights([word2vec(encoder, encoded, cfg, log)])
+        matrix, coverage = embedding_matrix(
+            cfg.init.vectors, encoder, cfg.text.vocab_size, cfg.seed
+        )
+        model.get_layer(EMBEDDING).set_weights([matrix])
+        log(
+            f"embedding initialised from {cfg.init.vectors}: {coverage:.1%} of the vocabulary found"
+        )
+    elif cfg.init.word2vec:
+        model.get_layer(EMBEDDING).set_weights([word2vec(encoder, encoded, cfg, log)])
 
 
 def word2vec(encoder: TextEncoder, encoded: dict, cfg: Config, log: Log) -> np.ndarray:
@@ -264,7 +269,8 @@ def word2vec(encoder: TextEncoder, encoded: dict, cfg: Config, log: Log) -> np.n
     key = hashlib.sha256(encoder.tokenizer.to_str().encode())
     for seq in seqs:
         key.update(seq.tobytes())
-    name = f"word2vec-{key.hexdigest()[:16]}-{cfg.embed_dim}-{cfg.word2vec_epochs}-{cfg.seed}"
+    settings = f"{cfg.network.embed_dim}-{cfg.init.word2vec_epochs}-{cfg.seed}"
+    name = f"word2vec-{key.hexdigest()[:16]}-{settings}"
     cached = home_dir() / "prepared" / f"{name}.npy"
     cached.parent.mkdir(parents=True, exist_ok=True)
     with locked(cached.with_name(f".{name}.lock")):  # a second process waits for the first
@@ -274,7 +280,12 @@ def word2vec(encoder: TextEncoder, encoded: dict, cfg: Config, log: Log) -> np.n
         started = time.perf_counter()
         log(f"word2vec on {len(seqs):,} reviews ...")
         matrix = word2vec_matrix(
-            seqs, cfg.vocab_size, cfg.embed_dim, cfg.word2vec_epochs, cfg.seed, log
+            seqs,
+            cfg.text.vocab_size,
+            cfg.network.embed_dim,
+            cfg.init.word2vec_epochs,
+            cfg.seed,
+            log,
         )
         log(f"word2vec done in {time.perf_counter() - started:.0f} s")
         remove_temporaries(cached)  # of a process killed while writing it
@@ -286,19 +297,19 @@ def training_data(
     cfg: Config, splits: Splits, encoded: dict, log: Log, teacher: Path | None = None
 ):
     """The reviews the network trains on, their targets and weights (None unless
-    `cfg.class_weight` is "balanced"): the train split, plus, with
-    `cfg.distill_unlabeled`, that many unlabeled reviews labelled with the soft
+    `cfg.classes.weight` is "balanced"): the train split, plus, with
+    `cfg.distill`, its number of unlabeled reviews labelled with the soft
     probabilities of a teacher (distillation: the GRU learns the teacher's knowledge from
     reviews no person labelled): the n-gram model fitted on the train split, or the
     model of the run folder `teacher` (`teacher_folder`)."""
     from ..model.targets import balanced_weights, targets
 
     classes, labels = splits.classes, splits.train.labels
-    seqs, target = encoded["train"], targets(labels, classes, cfg.loss)
+    seqs, target = encoded["train"], targets(labels, classes, cfg.classes.loss)
     # "balanced": each review weighs as its class does; None: all alike
-    by_class = balanced_weights(labels, len(classes)) if cfg.class_weight == "balanced" else None
+    by_class = balanced_weights(labels, len(classes)) if cfg.classes.weight == "balanced" else None
     weights = None if by_class is None else by_class[labels]
-    n = min(cfg.distill_unlabeled, len(encoded["unlabeled"]))
+    n = min(cfg.distill.unlabeled if cfg.distill else 0, len(encoded["unlabeled"]))
     if not n:
         return seqs, target, weights
     started = time.perf_counter()
@@ -312,7 +323,7 @@ def training_data(
             log(f"note: the teacher {teacher} was trained on another split (its seed)")
         if model.classes != classes:
             raise ConfigError(f"the teacher {teacher} predicts other classes: {model.classes}")
-        soft, _ = model.score([splits.unlabeled[i] for i in picked], model.cfg.keep)
+        soft, _ = model.score([splits.unlabeled[i] for i in picked], model.cfg.text.keep)
         name = f"the model of {teacher}"
     else:
         from ..model.linear import NBLogistic
@@ -390,7 +401,9 @@ def write_outputs(
         run_dir / runs.PLOTS / "learning_curves.png",
     )
     lengths = {name: [len(seq) for seq in encoded[name]] for name in ("validation", "test")}
-    found = write_evaluation(run_dir, splits, val_probs, test_probs, lengths, cfg.max_len, cfg.seed)
+    found = write_evaluation(
+        run_dir, splits, val_probs, test_probs, lengths, cfg.text.max_len, cfg.seed
+    )
     train_seconds = sum(row["seconds"] for row in history)
     found.update(
         train_seconds=round(train_seconds, 1),
@@ -419,8 +432,8 @@ def evaluate_run(run_dir: Path, data_path: str | None = None, log: Log = print) 
     model = load_run(run_dir)
     spec = DataSpec.of_run(model.record)
     spec.path = data_path or spec.path
-    test = load_splits(spec, model.cfg.seed, model.cfg.val_fraction, unlabeled=False).test
-    probs, _ = model.score(test.texts, model.cfg.keep)
+    test = load_splits(spec, model.cfg.seed, model.cfg.fit.val_fraction, unlabeled=False).test
+    probs, _ = model.score(test.texts, model.cfg.text.keep)
     stored = read_json(Path(run_dir) / runs.METRICS)
     threshold, classes = stored.get("threshold", 0.5), model.classes
     found = metrics.test_metrics(test.labels, probs, threshold, classes)

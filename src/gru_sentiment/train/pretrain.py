@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Config
+from ..config import Config, old_names
 from ..data.text import TextEncoder
 from ..errors import ConfigError, RunError
 from ..io import runs
@@ -87,7 +87,9 @@ def _checksum(seq: np.ndarray) -> int:
 
 
 def lm_settings(cfg: Config) -> dict:
-    return {name: getattr(cfg, name) for name in LM_FIELDS}
+    """The LM's settings under their flat names (what LM folders record and are keyed by)."""
+    flat = cfg.identity()
+    return {name: flat[name] for name in LM_FIELDS}
 
 
 def lm_key(cfg: Config, encoder: TextEncoder, corpus: LMCorpus) -> str:
@@ -111,13 +113,13 @@ def pretrain(
     force: bool = False,
 ) -> Path:
     """Train (or reuse, or resume) the LM for `cfg` on the texts of `encoded`; its folder.
-    `epochs`: passes over the LM's corpus, instead of `cfg.lm_tokens` tokens. A complete
+    `epochs`: passes over the LM's corpus, instead of `cfg.init.lm.tokens` tokens. A complete
     LM of other settings in `out` is replaced only with `force` (the cache's folders are
     named by their settings, so none is ever replaced)."""
     corpus = lm_corpus(encoded)
     if epochs is not None:
         tokens = int(epochs * sum(len(seq) for seq in corpus.train))
-        cfg = cfg.replace(lm_tokens=tokens).validate()
+        cfg = cfg.set({"init.lm.tokens": tokens}).validate()
     key = lm_key(cfg, encoder, corpus)
     out = Path(out) if out else home_dir() / "lm" / key
     if runs.is_complete(out) and read_json(out / runs.CONFIG).get("key") == key:
@@ -148,12 +150,13 @@ def _train(cfg: Config, corpus: LMCorpus, out: Path, state: dict | None, log: Lo
     )
 
     keras.utils.set_random_seed(LM_SEED)  # the same LM whichever classifier seed asks first
-    windows = stream_windows(corpus.train, cfg.lm_seq_len)  # (n, seq_len + 2)
-    held_out = stream_windows(corpus.held_out, cfg.lm_seq_len)[:HELD_OUT_WINDOWS]
-    proposal = unigram_proposal(corpus.train, cfg.vocab_size)
+    settings = cfg.init.language_model
+    windows = stream_windows(corpus.train, settings.seq_len)  # (n, seq_len + 2)
+    held_out = stream_windows(corpus.held_out, settings.seq_len)[:HELD_OUT_WINDOWS]
+    proposal = unigram_proposal(corpus.train, cfg.text.vocab_size)
     lm = build_language_model(cfg, proposal)
-    tokens_per_step = cfg.lm_batch_size * cfg.lm_seq_len
-    total_steps = max(1, min(cfg.lm_tokens, windows.size) // tokens_per_step)
+    tokens_per_step = settings.batch_size * settings.seq_len
+    total_steps = max(1, min(settings.tokens, windows.size) // tokens_per_step)
     chunk_steps = max(1, min(CHUNK_TOKENS // tokens_per_step, total_steps // 4))
     history = state["history"] if state else []
     done = state["steps"] if state else 0
@@ -168,7 +171,7 @@ def _train(cfg: Config, corpus: LMCorpus, out: Path, state: dict | None, log: Lo
     while done < total_steps:
         steps = min(chunk_steps, total_steps - done)
         batches = LMBatches(
-            windows, cfg.lm_batch_size, proposal, cfg.lm_samples, LM_SEED + done, steps
+            windows, settings.batch_size, proposal, settings.samples, LM_SEED + done, steps
         )
         chunk_started = time.perf_counter()
         # a progress bar (steps, time left) on a terminal; the line below after each chunk
@@ -266,17 +269,20 @@ def load_lm(folder: Path, cfg: Config, encoder: TextEncoder):
 
     folder = Path(folder)
     runs.verify(folder, (runs.CONFIG, runs.TOKENIZER, WEIGHTS))
-    settings = read_json(folder / runs.CONFIG)["config"]
+    settings, flat = read_json(folder / runs.CONFIG)["config"], cfg.identity()
     for name in ("vocab_size", "embed_dim", "units"):
-        if settings.get(name) != getattr(cfg, name):
+        if settings.get(name) != flat[name]:
+            path = old_names()[name]
             raise ConfigError(
-                f"the language model in {folder} has {name}={settings.get(name)}, "
-                f"the classifier {name}={getattr(cfg, name)}"
+                f"the language model in {folder} has {path}={settings.get(name)}, "
+                f"the classifier {path}={flat[name]}"
             )
     if TextEncoder.load(folder / runs.TOKENIZER).tokenizer.to_str() != encoder.tokenizer.to_str():
         raise RunError(f"the language model in {folder} was trained with another vocabulary")
-    uniform = np.full(cfg.vocab_size, 1.0 / cfg.vocab_size)  # sampling only matters in training
-    lm = build_language_model(cfg.replace(**settings), uniform)
+    uniform = np.full(
+        cfg.text.vocab_size, 1.0 / cfg.text.vocab_size
+    )  # sampling only matters in training
+    lm = build_language_model(Config.from_dict({**flat, **settings, "pretrain_lm": True}), uniform)
     _set_weights(lm, folder / WEIGHTS)
     return lm
 

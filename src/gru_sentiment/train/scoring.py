@@ -33,11 +33,11 @@ def batches(
     return PaddedBatches(
         seqs,
         labels,
-        cfg.batch_size,
-        cfg.max_len,
-        keep=cfg.keep,
-        padding=cfg.padding,
-        bucket=cfg.bucket,
+        cfg.fit.batch_size,
+        cfg.text.max_len,
+        keep=cfg.text.keep,
+        padding=cfg.text.padding,
+        bucket=cfg.fit.bucket,
         shuffle=training,
         seed=cfg.seed,
         weights=weights,
@@ -63,13 +63,13 @@ def score(
 
     val_probs = probs_of(encoded["validation"], splits.validation.labels)
     test_probs = probs_of(encoded["test"], splits.test.labels)
-    if not cfg.ngram_branch:
+    if not cfg.network.ngrams:
         return val_probs, test_probs, {}
     # Crops of the validation reviews (their first or last 1-3 sentences, with the
     # review's label) join the stack's fit: short texts get a weighting of their own.
     crop_ids = encoder.encode(sentence_crops(splits.validation.texts, cfg.seed))
     crops = crop_ids, probs_of(crop_ids, splits.validation.labels)
-    balanced = "balanced" if cfg.class_weight == "balanced" else None
+    balanced = "balanced" if cfg.classes.weight == "balanced" else None
     return fit_ngram_branch(run_dir, splits, encoded, val_probs, test_probs, log, balanced, crops)
 
 

@@ -195,7 +195,7 @@ def hparams(cfg: Config) -> dict:
     None is left out (the hparams plugin takes no null; an absent value shows blank)."""
     return {
         k: v if isinstance(v, bool | int | float | str) else str(v)
-        for k, v in cfg.to_dict().items()
+        for k, v in cfg.paths().items()
         if v is not None
     }
 
@@ -309,7 +309,7 @@ class MlflowRun:
         )
         tags = {**tags, "run_dir": str(run_dir.resolve())}
         run_id = self.client.create_run(experiment_id, tags=tags, run_name=run_dir.name).info.run_id
-        params = [Param(k, str(v)) for k, v in cfg.to_dict().items()]
+        params = [Param(k, str(v)) for k, v in cfg.paths().items()]
         for start in range(0, len(params), PARAMS_PER_CALL):
             self.client.log_batch(run_id, params=params[start : start + PARAMS_PER_CALL])
         return run_id

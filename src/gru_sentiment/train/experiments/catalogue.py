@@ -14,8 +14,8 @@ from ...model.embeddings import vector_dim
 BASE_PRESET = "tutorial"  # the experiments vary the tutorial's model
 # The tutorial's model without a mask stays near 50% for its first epochs (padding read
 # as input), so the experiments mask the padding and batch reviews by length, as the
-# presets do (--set mask=false undoes it).
-BASE_OVERRIDES = ("mask=true", "bucket=true")
+# presets do (--set network.mask=false undoes it).
+BASE_OVERRIDES = ("network.mask=true", "fit.bucket=true")
 UNITS, DROPOUTS = (32, 64, 128), (0.0, 0.2, 0.5)  # the units experiment's grid
 WHOLE = 100_000  # max_len that keeps every review whole (bucketed: no padding to it)
 
@@ -48,7 +48,7 @@ COMMON = tuple(k for k in MEASURES if k != "truncated")
 @dataclass(frozen=True)
 class Variant:
     label: str  # the row's name in tables and plots
-    changes: dict = field(default_factory=dict)  # Config fields changed from the base
+    changes: dict = field(default_factory=dict)  # Config paths changed from the base
 
 
 @dataclass(frozen=True)
@@ -74,31 +74,34 @@ class Experiment:
         """The variants less the changes `base` already has: a row left with none is
         the base's own run, which the answer compares the others with."""
         return tuple(
-            Variant(row.label, {k: v for k, v in row.changes.items() if getattr(base, k) != v})
+            Variant(row.label, {k: v for k, v in row.changes.items() if base.get(k) != v})
             for row in self.variants(base, vectors)
         )
 
 
 def _lengths(base: Config, vectors: Path | None) -> tuple[Variant, ...]:
-    lengths = tuple(Variant(f"max_len={n}", {"max_len": n}) for n in (100, 200, 400, 800))
-    return (*lengths, Variant("whole review", {"max_len": WHOLE}))
+    lengths = tuple(Variant(f"max_len={n}", {"text.max_len": n}) for n in (100, 200, 400, 800))
+    return (*lengths, Variant("whole review", {"text.max_len": WHOLE}))
 
 
 def _cells(base: Config, vectors: Path | None) -> tuple[Variant, ...]:
     units, units2 = lstm_units_like_gru(base)
     return (
-        Variant("GRU", {"cell": "gru"}),
-        Variant("LSTM, same units", {"cell": "lstm"}),
+        Variant("GRU", {"network.cell": "gru"}),
+        Variant("LSTM, same units", {"network.cell": "lstm"}),
         Variant(
             f"LSTM, GRU's parameters ({units}/{units2})",
-            {"cell": "lstm", "units": units, "units2": units2},
+            {"network.cell": "lstm", "network.units": units, "network.units2": units2},
         ),
     )
 
 
 def _units(base: Config, vectors: Path | None) -> tuple[Variant, ...]:
     return tuple(
-        Variant(f"units {u}/{u // 2}, dropout {d}", {"units": u, "units2": u // 2, "dropout": d})
+        Variant(
+            f"units {u}/{u // 2}, dropout {d}",
+            {"network.units": u, "network.units2": u // 2, "network.dropout": d},
+        )
         for u in UNITS
         for d in DROPOUTS
     )
@@ -106,13 +109,13 @@ def _units(base: Config, vectors: Path | None) -> tuple[Variant, ...]:
 
 def _conv_front(base: Config, vectors: Path | None) -> tuple[Variant, ...]:
     return (
-        Variant("GRU (stacked)", {"arch": "stacked"}),
-        Variant("Conv1D + GRU", {"arch": "conv_gru"}),
-        Variant("Conv1D + GRU, no mask", {"arch": "conv_gru", "mask": False}),
+        Variant("GRU (stacked)", {"network.arch": "stacked"}),
+        Variant("Conv1D + GRU", {"network.arch": "conv_gru"}),
+        Variant("Conv1D + GRU, no mask", {"network.arch": "conv_gru", "network.mask": False}),
         # pooling halves the steps: twice the tokens cost the GRUs what the base's do
         Variant(
-            f"Conv1D + GRU, {2 * base.max_len} tokens",
-            {"arch": "conv_gru", "max_len": 2 * base.max_len},
+            f"Conv1D + GRU, {2 * base.text.max_len} tokens",
+            {"network.arch": "conv_gru", "text.max_len": 2 * base.text.max_len},
         ),
     )
 
@@ -128,13 +131,16 @@ def _pretrained(base: Config, vectors: Path | None) -> tuple[Variant, ...]:
     if vectors is None:
         return (
             Variant("from scratch"),
-            Variant("word2vec init", {"pretrain_word2vec": True}),
-            Variant("GRU language model init", {"pretrain_lm": True}),
+            Variant("word2vec init", {"init.word2vec": True}),
+            Variant("GRU language model init", {"init.lm": True}),
         )
     dim = vector_dim(vectors)
     return (
-        Variant(f"from scratch ({dim}d)", {"embed_dim": dim}),
-        Variant(f"{vectors.name} init", {"embed_dim": dim, "vectors": str(vectors.resolve())}),
+        Variant(f"from scratch ({dim}d)", {"network.embed_dim": dim}),
+        Variant(
+            f"{vectors.name} init",
+            {"network.embed_dim": dim, "init.vectors": str(vectors.resolve())},
+        ),
     )
 
 
@@ -144,15 +150,21 @@ def lstm_units_like_gru(base: Config) -> tuple[int, int]:
     3, so equal units give it a third more recurrent weights."""
     from ...model.networks import count_params
 
-    target = count_params(base.replace(cell="gru"))
-    ratio = base.units2 / base.units
+    target = count_params(base.set({"network.cell": "gru"}))
+    ratio = base.network.units2 / base.network.units
 
     def params(units: int) -> int:
         return count_params(
-            base.replace(cell="lstm", units=units, units2=max(1, round(units * ratio)))
+            base.set(
+                {
+                    "network.cell": "lstm",
+                    "network.units": units,
+                    "network.units2": max(1, round(units * ratio)),
+                }
+            )
         )
 
-    low, high = 1, base.units  # params grow with units: bisect for the last one <= target
+    low, high = 1, base.network.units  # params grow with units: bisect for the last one <= target
     while low < high:
         middle = (low + high + 1) // 2
         low, high = (middle, high) if params(middle) <= target else (low, middle - 1)

@@ -98,7 +98,7 @@ def run_command(
     if not full:
         train_limit = train_limit or TRAIN_LIMIT
         test_limit = test_limit or TEST_LIMIT
-    base = preset(BASE_PRESET).replace(preset=BASE_PRESET, epochs=epochs or EPOCHS)
+    base = preset(BASE_PRESET).set({"preset": BASE_PRESET, "fit.epochs": epochs or EPOCHS})
     base = parse_overrides(base, [*BASE_OVERRIDES, *overrides])
     from ...runtime import prepare
 
@@ -190,15 +190,15 @@ def _check_two_classes(spec: DataSpec) -> None:
 def _settings(base: Config, spec: DataSpec, seeds: list[int]) -> dict:
     """What the results say the runs shared: data, limits, cap, seeds, the base's changes
     to the tutorial preset."""
-    tutorial = preset(BASE_PRESET).to_dict()
+    tutorial = preset(BASE_PRESET).paths()
     return {
         # relative to where the command ran: committed results hold no machine's paths
         "data": os.path.relpath(spec.path) if spec.path else None,
         "train_limit": spec.train_limit,
         "test_limit": spec.test_limit,
-        "epochs": base.epochs,
+        "epochs": base.fit.epochs,
         "seeds": seeds,
-        "base": {k: v for k, v in base.to_dict().items() if tutorial.get(k) != v},
+        "base": {k: v for k, v in base.paths().items() if tutorial.get(k) != v},
     }
 
 
@@ -216,7 +216,7 @@ def _jobs(
     for variant in variants:
         row = []
         for seed in seeds:
-            cfg = base.replace(**variant.changes, seed=seed).validate()
+            cfg = base.set({**variant.changes, "seed": seed}).validate()
             key = config_key(cfg, spec)
             record = records / f"{key}-seed-{seed}.json" if records else None
             row.append(
@@ -244,7 +244,7 @@ def _recorded(
 def config_key(cfg: Config, spec: DataSpec) -> str:
     """Short hash of everything that defines a run but its seed, the data named as
     `portable` names it."""
-    config = {k: v for k, v in cfg.to_dict().items() if k != "seed"}
+    config = {k: v for k, v in cfg.identity().items() if k != "seed"}
     return runs.key(config, portable(spec))
 
 
