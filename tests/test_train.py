@@ -161,7 +161,7 @@ def test_distillation_adds_unlabeled_reviews_with_the_teachers_soft_labels():
     from gru_sentiment.config import Config
     from gru_sentiment.data.corpus import Split
     from gru_sentiment.data.splits import Splits
-    from gru_sentiment.train.pipeline import training_data
+    from gru_sentiment.train.examples import training_data
 
     rng = np.random.default_rng(0)
     # token 5 means positive, 6 negative; the rest is filler
@@ -183,6 +183,38 @@ def test_distillation_adds_unlabeled_reviews_with_the_teachers_soft_labels():
     assert lines and "30 unlabeled reviews labelled" in lines[0]
 
 
+def test_sentence_crops_join_the_training_data_with_their_reviews_labels():
+    import numpy as np
+
+    from gru_sentiment.config import Config
+    from gru_sentiment.data.corpus import Split
+    from gru_sentiment.data.splits import Splits
+    from gru_sentiment.data.text import TextEncoder
+    from gru_sentiment.train.examples import crop_examples, training_data
+
+    # five sentences each: a crop (one to three of them) is always shorter than its review
+    texts = [
+        f"Review {i}. It starts. It is {'good' if i % 2 else 'bad'}. It goes on. The end."
+        for i in range(40)
+    ]
+    labels = (np.arange(40) % 2).astype(np.int8)
+    split = Split("train", [str(i) for i in range(40)], texts, labels, labels * 0)
+    splits = Splits(split, split, split, "memory", {}, [])
+    encoder = TextEncoder.fit(texts, 100)
+    encoded = {"train": encoder.encode(texts), "unlabeled": []}
+    assert crop_examples(Config(), splits, encoder) is None  # crops are off by default
+    cfg = Config().set({"fit.crops": 0.5})
+    crops = crop_examples(cfg, splits, encoder)
+    assert len(crops.seqs) == 20 and len(set(crops.parents)) == 20
+    for seq, parent in zip(crops.seqs, crops.parents, strict=True):
+        words = encoder.decode(seq).split()  # one to three whole sentences of its review
+        assert 0 < len(words) < len(encoder.decode(encoded["train"][parent]).split())
+        assert set(words) <= set(encoder.decode(encoded["train"][parent]).split())
+    seqs, target, _ = training_data(cfg, splits, encoded, print, crops=crops)
+    assert len(seqs) == 60 and seqs[40:] == crops.seqs
+    assert target[40:].tolist() == target[crops.parents].tolist()
+
+
 @pytest.mark.backend
 def test_a_run_folder_can_be_the_teacher(pooled_run):
     import numpy as np
@@ -191,7 +223,7 @@ def test_a_run_folder_can_be_the_teacher(pooled_run):
     from gru_sentiment.config import Config
     from gru_sentiment.data.corpus import Split
     from gru_sentiment.data.splits import Splits
-    from gru_sentiment.train.pipeline import training_data
+    from gru_sentiment.train.examples import training_data
 
     texts = ["great wonderful film", "awful boring plot", "loved it", "dull and terrible"]
     labels = np.array([1, 0], np.int8)

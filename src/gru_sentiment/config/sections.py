@@ -198,6 +198,13 @@ class Fit:
         1, "ReduceLROnPlateau's patience", bounds=(1, 10_000), old="lr_patience"
     )
     min_lr: float = knob(1e-5, "lowest learning rate", bounds=(1e-12, 10), old="min_lr")
+    crops: float = knob(
+        0.0,
+        "share of train reviews also trained on as a sentence crop (their first or last 1-3 "
+        "sentences, with the review's label): short texts for the network to learn from",
+        bounds=(0.0, 1.0),
+        old="crops",
+    )
     bucket: bool = knob(False, "length-bucketed batches instead of one global length", old="bucket")
     adversarial: float = knob(
         0.0,

@@ -91,6 +91,7 @@ ADDED_FIELDS = {
         "class_weight": "none",
         "loss": "crossentropy",
         "adversarial": 0.0,
+        "crops": 0.0,
     },
     "data": {"target": "label"},
 }

@@ -35,6 +35,7 @@ from ..io.files import (
 )
 from ..io.terminal import Log
 from ..model.names import EMBEDDING, ENCODER
+from .examples import Crops, crop_examples, training_data
 from .outputs import history_csv, versions, write_evaluation
 from .scoring import batches, score
 from .tracking import Tracker, Tracking, track
@@ -81,7 +82,12 @@ def train_run(
         encoder.save(run_dir / runs.TOKENIZER)
         model = build(cfg, len(splits.classes))
         initialise(model, cfg, encoder, encoded, run_dir, log, lm)
-        model, state = fit(model, cfg, splits, encoded, run_dir, log, teacher, tracker.callbacks())
+        crops = crop_examples(cfg, splits, encoder)
+        if crops is not None:
+            log(f"{len(crops.seqs):,} sentence crops of train reviews join the training data")
+        model, state = fit(
+            model, cfg, splits, encoded, run_dir, log, teacher, tracker.callbacks(), crops
+        )
         val_probs, test_probs, components = score(
             model, cfg, splits, encoder, encoded, run_dir, log
         )
@@ -293,52 +299,6 @@ def word2vec(encoder: TextEncoder, encoded: dict, cfg: Config, log: Log) -> np.n
         return matrix
 
 
-def training_data(
-    cfg: Config, splits: Splits, encoded: dict, log: Log, teacher: Path | None = None
-):
-    """The reviews the network trains on, their targets and weights (None unless
-    `cfg.classes.weight` is "balanced"): the train split, plus, with
-    `cfg.distill`, its number of unlabeled reviews labelled with the soft
-    probabilities of a teacher (distillation: the GRU learns the teacher's knowledge from
-    reviews no person labelled): the n-gram model fitted on the train split, or the
-    model of the run folder `teacher` (`teacher_folder`)."""
-    from ..model.targets import balanced_weights, targets
-
-    classes, labels = splits.classes, splits.train.labels
-    seqs, target = encoded["train"], targets(labels, classes, cfg.classes.loss)
-    # "balanced": each review weighs as its class does; None: all alike
-    by_class = balanced_weights(labels, len(classes)) if cfg.classes.weight == "balanced" else None
-    weights = None if by_class is None else by_class[labels]
-    n = min(cfg.distill.unlabeled if cfg.distill else 0, len(encoded["unlabeled"]))
-    if not n:
-        return seqs, target, weights
-    started = time.perf_counter()
-    picked = np.random.default_rng(cfg.seed).permutation(len(encoded["unlabeled"]))[:n]
-    unlabeled = [encoded["unlabeled"][i] for i in picked]
-    if teacher is not None:
-        from ..inference.model import SentimentModel
-
-        model = SentimentModel.load(teacher)
-        if model.cfg.seed != cfg.seed:
-            log(f"note: the teacher {teacher} was trained on another split (its seed)")
-        if model.classes != classes:
-            raise ConfigError(f"the teacher {teacher} predicts other classes: {model.classes}")
-        soft, _ = model.score([splits.unlabeled[i] for i in picked], model.cfg.text.keep)
-        name = f"the model of {teacher}"
-    else:
-        from ..model.linear import NBLogistic
-        from ..model.stack import probabilities
-
-        ngrams = NBLogistic.fit(encoded["train"], labels, n_classes=len(classes))
-        soft = probabilities(ngrams.logits(unlabeled))  # (n,) or (n, classes)
-        name = "the n-gram model"
-    log(f"{n:,} unlabeled reviews labelled by {name} in {time.perf_counter() - started:.0f} s")
-    if by_class is not None:  # a distilled review weighs as one of its likeliest class
-        likeliest = soft.argmax(1) if soft.ndim == 2 else (soft >= 0.5).astype(int)
-        weights = np.concatenate([weights, by_class[likeliest]])
-    return seqs + unlabeled, np.concatenate([target, soft.astype(np.float32)]), weights
-
-
 def fit(
     model,
     cfg: Config,
@@ -348,14 +308,16 @@ def fit(
     log: Log,
     teacher=None,
     callbacks: list | None = None,
+    crops: Crops | None = None,
 ):
     """Train with early stopping, resumable from the run's checkpoints; (best model, state).
     `teacher`: the run folder that labels the distilled reviews (None: the n-gram model);
-    `callbacks`: more Keras callbacks (tracking)."""
+    `callbacks`: more Keras callbacks (tracking); `crops`: short texts cut from train
+    reviews, trained on too."""
     from ..model import training
     from ..model.targets import targets
 
-    seqs, target, weights = training_data(cfg, splits, encoded, log, teacher)
+    seqs, target, weights = training_data(cfg, splits, encoded, log, teacher, crops)
     started = time.perf_counter()
     model, state = training.fit(
         model,
