@@ -335,5 +335,5 @@ def test_experiment_on_ray_trains_the_runs_local_experiment_reuses(head, tmp_pat
         record.unlink()
     local = runner.invoke(app, args)
     assert local.exit_code == 0, local.output
-    assert local.output.count("complete, reusing it") == 3
+    assert local.output.count("already holds a complete run") == 3
     assert ray_results["rows"] == read_json(tmp_path / "cell" / "results.json")["rows"]

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from gru_sentiment.cli import app
 from gru_sentiment.data.tables import Row
 from gru_sentiment.errors import RunError
-from gru_sentiment.inference.model import read_classes
+from gru_sentiment.inference.run_folder import RunFolder
 from gru_sentiment.inference.scoring import predict_rows
 from gru_sentiment.io import runs
 
@@ -88,7 +88,7 @@ def test_import_is_light_and_exports_sentiment_model():
 @pytest.mark.parametrize("which", ["model", "tutorial", "pooled"])
 def test_predictions_reproduce_the_run_on_its_test_set(request, which):
     model = request.getfixturevalue(which)
-    corpus = model.record["data"]["path"]
+    corpus = model.folder.record["data"]["path"]
     rows = [json.loads(line) for line in Path(corpus).read_text().splitlines()]
     test = [r for r in rows if r["split"] == "test"]
     predictions = model.predict([r["text"] for r in test])
@@ -110,7 +110,7 @@ def test_predictions_reproduce_the_run_on_its_test_set(request, which):
 def test_one_review_at_a_time_matches_a_large_batch(model):
     # Large batches run uncompiled at their own width, single reviews XLA-compiled and
     # padded to a power of two: the same probabilities either way, in input order.
-    corpus = Path(model.record["data"]["path"]).read_text().splitlines()
+    corpus = Path(model.folder.record["data"]["path"]).read_text().splitlines()
     texts = [json.loads(line)["text"] for line in corpus][:40]
     together = [p.probability for p in model.predict(texts)]
     alone = [model.predict(text)[0].probability for text in texts[:8]]
@@ -437,7 +437,7 @@ def test_cli_multiclass_table_and_files_name_the_class_and_every_probability(
 
     source = tmp_path / "in.csv"
     source.write_text("id,text\n" + "".join(f"{i},{t}\n" for i, t in enumerate(texts)) + "9,\n")
-    classes = read_classes(multiclass_run)  # in class-index order
+    classes = RunFolder(multiclass_run).classes  # in class-index order
     assert sorted(classes) == sorted(CLASS_CUES)
     p_columns = [f"p_{c}" for c in classes]
     for suffix in ("csv", "jsonl"):

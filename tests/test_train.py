@@ -82,7 +82,7 @@ def test_train_evaluate_and_reload_give_the_same_metrics(tmp_path, corpus_jsonl)
     assert kept.exit_code == 0 and "already holds a complete run" in kept.output
     other = runner.invoke(app, [*args, "--set", "network.units=5"])
     assert other.exit_code == 2
-    assert "a complete run of another configuration (config.units differ)" in other.output
+    assert "a complete run of another configuration (config.network.units differ)" in other.output
     (run_dir / runs.TOKENIZER).write_text("{}")
     broken = runner.invoke(app, ["evaluate", str(run_dir)])
     assert broken.exit_code == 2 and "does not match its checksum" in broken.output
@@ -257,14 +257,15 @@ def test_a_teacher_preset_is_trained_once_and_reused(tmp_path, monkeypatch):
     common += [*QUICK, "--set", "distill.teacher=tutorial", "--set", "distill.unlabeled=20"]
     first = runner.invoke(app, [*common, "--out", str(tmp_path / "a")])
     assert first.exit_code == 0, first.output
-    assert "training the teacher first: preset tutorial, seed 42" in first.output
+    assert "the teacher: preset tutorial, seed 42" in first.output
+    assert first.output.count("loading data ...") == 2  # the teacher, then the student
     assert "20 unlabeled reviews labelled by the model of" in first.output
     (teacher,) = (tmp_path / "home" / "teachers").iterdir()
     assert runs.is_complete(teacher)
     second = runner.invoke(app, [*common, "--out", str(tmp_path / "b")])
     assert second.exit_code == 0, second.output
-    assert f"using the teacher run {teacher}" in second.output
-    assert "training the teacher" not in second.output
+    assert f"{teacher} already holds a complete run" in second.output
+    assert second.output.count("loading data ...") == 1  # the student's only
 
 
 def test_train_refuses_the_current_folder_before_reading_data(tmp_path, monkeypatch):

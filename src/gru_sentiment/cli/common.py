@@ -6,7 +6,6 @@ at once; Keras and TensorFlow load only inside the commands that need them.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -103,7 +102,3 @@ def print_headline(metrics: dict, run_dir: Path) -> None:
     shown = [(k, metrics.get(k)) for k in headline(metrics)]
     typer.echo("test: " + ", ".join(f"{k} {v:.4f}" for k, v in shown if v is not None))
     typer.echo(f"run folder: {run_dir}")
-
-
-def read_metrics(run_dir: Path) -> dict:
-    return json.loads((run_dir / "metrics.json").read_text())

@@ -26,13 +26,12 @@ from .common import (
     fail,
     load_or_fail,
     print_headline,
-    read_metrics,
     resolve_config,
     with_flags,
 )
 
 if TYPE_CHECKING:
-    from ..data.splits import DataSpec
+    pass
 
 PRESET_HELP = f"One of: {', '.join(PRESETS)}."
 
@@ -127,18 +126,13 @@ def train(
     tracking = Tracking.from_options(run_dir, tensorboard, tensorboard_dir, mlflow, mlflow_uri)
     load_or_fail(tracking.require)
     from ..data.splits import DataSpec
-    from ..io.runs import is_complete
-    from ..train.pipeline import train_run
+    from ..runtime import prepare
+    from ..train.pipeline import train_or_reuse
 
     spec = DataSpec(data, text_column, label_column, train_limit, test_limit, target)
-    if is_complete(run_dir) and not force:
-        _show_complete_run(run_dir, cfg, lm, spec)
-        return
-    from ..runtime import prepare
-
     prepare(cpu)
     metrics = load_or_fail(
-        train_run, cfg, run_dir, spec, force=force, log=typer.echo, lm=lm, tracking=tracking
+        train_or_reuse, cfg, run_dir, spec, force=force, log=typer.echo, lm=lm, tracking=tracking
     )
     print_headline(metrics, run_dir)
 
@@ -162,24 +156,6 @@ def _train_config(
 
     cfg = with_flags(load_or_fail(read_preset, preset_file), seed, epochs)
     return load_or_fail(parse_overrides, cfg, overrides), preset_file.stem
-
-
-def _show_complete_run(run_dir: Path, cfg: Config, lm: Path | None, spec: DataSpec) -> None:
-    """train without --force on a complete run folder: its headline if it holds this very
-    run, else an error naming what differs."""
-    from ..io.runs import differences, tidy
-    from ..train.pipeline import run_config
-
-    record = {"config": run_config(cfg, lm).to_dict(), "data": spec.__dict__}
-    changed = differences(run_dir, record)
-    if changed:
-        fail(
-            f"{run_dir} holds a complete run of another configuration ({', '.join(changed)} "
-            "differ); pass --force to replace it, or choose another --out"
-        )
-    load_or_fail(tidy, run_dir)
-    typer.echo(f"{run_dir} already holds a complete run (pass --force to retrain it)")
-    print_headline(read_metrics(run_dir), run_dir)
 
 
 def baseline(
@@ -291,11 +267,11 @@ def _evaluate_file(
     out = out or Path("evaluations") / f"{run_dir.resolve().name}-{data.stem}"
     load_or_fail(check_evaluation_folder, out)
     from ..data.labeled import read_labeled
-    from ..inference.model import read_classes
+    from ..inference.run_folder import RunFolder
     from ..io.runs import verify
 
     load_or_fail(verify, run_dir, ())  # a complete, untampered run before the file is read
-    classes = read_classes(run_dir)
+    classes = load_or_fail(lambda: RunFolder(run_dir).classes)
     labeled = load_or_fail(
         read_labeled, data, classes, text_column, label_column, label_map, rating_cut
     )

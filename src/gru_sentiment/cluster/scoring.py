@@ -27,7 +27,8 @@ import numpy as np
 
 from ..data.tables import Row
 from ..errors import DataError
-from ..inference.model import check_safe, read_classes
+from ..inference.model import check_safe
+from ..inference.run_folder import RunFolder
 from ..inference.scoring import output_columns, predict_rows
 from ..io.files import UMASK
 from .session import connect, use_assigned_cores
@@ -63,7 +64,7 @@ def score_files(
     not at all. `address`: a Ray cluster to join (None: a local Ray for this call);
     `tally` sees each shard's (row, result) pairs on their way to the file."""
     check_safe(Path(run_dir))  # a bad run folder or input fails here, before Ray starts
-    outputs = output_columns(read_classes(Path(run_dir)))
+    outputs = output_columns(RunFolder(run_dir).classes)
     columns = [read_shard(f, text_column)[0] for f in files]
     started = time.perf_counter()
     with _folder_in_place(Path(output)) as tmp, connect(address, workers + READ_CPUS):

@@ -1,6 +1,6 @@
 """Training runs as Ray work: a `tune` trial's runs, each epoch's validation accuracy
 reported as it is checkpointed; and the `experiment` command's runs as Ray tasks. Both
-train through `train.experiments.train_or_reuse`: a complete run is reused, an
+train through `train.pipeline.train_or_reuse`: a complete run is reused, an
 interrupted one resumed."""
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from pathlib import Path
 from ..config import Config
 from ..data.splits import DataSpec
 from ..errors import GruSentimentError
+from ..inference.run_folder import RunFolder
 from ..io import runs
 from ..io.files import read_json
-from ..train.experiments import Job, TrainAll, save_record, train_or_reuse
+from ..train.experiments import Job, TrainAll, save_record
+from ..train.pipeline import train_or_reuse
 from .session import connect, use_assigned_cores
 
 POLL_SECONDS = 1.0  # how often a trial looks for a newly checkpointed epoch
@@ -38,7 +40,7 @@ def train_reporting(
 
     def work() -> None:
         try:
-            train_or_reuse(cfg, run_dir, spec, log)
+            train_or_reuse(cfg, run_dir, spec, log=log)
         except BaseException as err:  # raised again in the caller's thread
             failure.append(err)
 
@@ -56,7 +58,7 @@ def train_reporting(
         reported = max(reported, len(epochs))
     if failure:
         raise failure[0]
-    return read_json(run_dir / runs.METRICS)
+    return RunFolder(run_dir).metrics
 
 
 def _epochs(run_dir: Path) -> list[dict]:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import RunError
 from ..io import runs
-from ..io.files import read_json
 from ..model.linear import (
     BASELINE_SPEC,
     BASELINE_TERMS,
@@ -20,7 +20,8 @@ from ..model.linear import (
     clean,
 )
 from ..model.stack import probabilities
-from .run_model import RunModel, read_run
+from .run_folder import RunFolder
+from .run_model import RunModel
 
 BASELINE_PRESET = "baseline"
 BASELINE_FILES = (runs.CONFIG, runs.METRICS, runs.EXAMPLES, BASELINE_TERMS, BASELINE_WEIGHTS)
@@ -32,8 +33,8 @@ class BaselineModel(RunModel):
 
     reads_whole_text = True
 
-    def __init__(self, run_dir: Path, record: dict, metrics: dict, scorer: TfidfScorer):
-        super().__init__(run_dir, record, metrics)
+    def __init__(self, folder: RunFolder, scorer: TfidfScorer):
+        super().__init__(folder)
         self.scorer = scorer
         self.max_tokens = None
 
@@ -41,7 +42,6 @@ class BaselineModel(RunModel):
     def load(cls, run_dir: str | Path) -> BaselineModel:
         """RunError for an incomplete or tampered folder, or a baseline trained before its
         weights were saved."""
-        from ..errors import RunError
 
         run_dir = Path(run_dir)
         if not (run_dir / BASELINE_WEIGHTS).is_file() and runs.is_complete(run_dir):
@@ -50,8 +50,7 @@ class BaselineModel(RunModel):
                 "run `gru-sentiment baseline` again to predict with it"
             )
         runs.verify(run_dir, (*BASELINE_FILES, BASELINE_SPEC))
-        record, metrics = read_run(run_dir)
-        return cls(run_dir, record, metrics, TfidfScorer.load(run_dir))
+        return cls(RunFolder(run_dir).check(), TfidfScorer.load(run_dir))
 
     def describe(self) -> dict:
         return {
@@ -81,11 +80,10 @@ class BaselineModel(RunModel):
 def is_baseline(run_dir: Path) -> bool:
     """Whether a folder holds a baseline run (by its config.json; no other file read)."""
     try:
-        record = read_json(Path(run_dir) / runs.CONFIG)
-    except (OSError, ValueError):
+        record = RunFolder(run_dir).record
+    except (OSError, ValueError, RunError):
         return False
-    config = record.get("config") if isinstance(record, dict) else None
-    return isinstance(config, dict) and config.get("preset") == BASELINE_PRESET
+    return record["config"].get("preset") == BASELINE_PRESET
 
 
 def load_run(run_dir: str | Path) -> RunModel:

@@ -16,15 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Config
-from ..data.corpus import CLASS_NAMES
 from ..data.text import START_ID, TextEncoder, fit_length
 from ..errors import RunError
 from ..io import runs
-from ..io.files import read_json
 from ..model.names import EMBEDDING
 from .forward import Forward
-from .run_model import RunModel, read_run
+from .run_folder import RunFolder
+from .run_model import RunModel
 
 # Model files that can execute code when loaded: never opened, whatever their name.
 REFUSED_SUFFIXES = (".h5", ".hdf5", ".pkl", ".pickle", ".joblib")
@@ -59,10 +57,8 @@ class SentimentModel(RunModel):
     `ngram` is the hybrid's n-gram branch: (NBLogistic, Stack), or None for a pure GRU.
     """
 
-    def __init__(
-        self, run_dir: Path, record: dict, metrics: dict, encoder: TextEncoder, model, ngram=None
-    ):
-        super().__init__(run_dir, record, metrics)
+    def __init__(self, folder: RunFolder, encoder: TextEncoder, model, ngram=None):
+        super().__init__(folder)
         self.encoder = encoder
         self.model = model
         self.ngram = ngram
@@ -80,23 +76,16 @@ class SentimentModel(RunModel):
         """Load a complete run folder; raises RunError for anything unsafe or tampered with."""
         run_dir = Path(run_dir)
         check_safe(run_dir)
-        record, metrics = read_run(run_dir)
+        folder = RunFolder(run_dir).check()
         ngram = None
-        if Config.from_dict(record["config"]).network.ngrams:
+        if folder.config.network.ngrams:
             from ..model.linear import NBLogistic
             from ..model.stack import Stack
 
             # check_safe verified every file of the manifest, these included.
             ngram = NBLogistic.load(run_dir), Stack.load(run_dir)
         model = load_network(run_dir)
-        return cls(
-            run_dir,
-            record,
-            metrics,
-            TextEncoder.load(run_dir / runs.TOKENIZER),
-            model,
-            ngram,
-        )
+        return cls(folder, TextEncoder.load(folder.file(runs.TOKENIZER)), model, ngram)
 
     def score(self, texts: list[str], keep: str) -> tuple[np.ndarray, list[int]]:
         """(n,) P(second class) of valid texts for two classes, (n, classes) for more, and
@@ -151,11 +140,6 @@ class SentimentModel(RunModel):
         # One batch at a time: other threads' calls get in between a long explanation's.
         with self._lock:
             return self._forward(ids)
-
-
-def read_classes(run_dir: Path) -> tuple[str, ...]:
-    """The classes of a run (config.json; a run written before classes were: binary)."""
-    return tuple(read_json(Path(run_dir) / runs.CONFIG).get("classes", CLASS_NAMES))
 
 
 def check_safe(run_dir: Path) -> None:

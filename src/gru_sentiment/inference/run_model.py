@@ -8,18 +8,15 @@ verdicts, predictions and explanations are made here, once, from those two.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..config import KEEP, Config
-from ..data.corpus import CLASS_NAMES
 from ..data.tables import text_error
 from ..evaluation.decision import verdict
-from ..io import runs
-from ..io.files import read_json
 from .prediction import Prediction
+from .run_folder import RunFolder
 
 if TYPE_CHECKING:
     from .explain import Explanation
@@ -42,24 +39,24 @@ class RunModel:
 
     reads_whole_text = False
 
-    def __init__(self, run_dir: Path, record: dict, metrics: dict):
-        self.run_dir = Path(run_dir)
-        self.record = record
-        self.cfg = Config.from_dict(record["config"])
-        self.metrics = metrics
-        self.classes = tuple(record.get("classes", CLASS_NAMES))  # older runs: binary
+    def __init__(self, folder: RunFolder):
+        self.folder = folder
+        self.run_dir = folder.path
+        self.cfg = folder.config
+        self.metrics = folder.metrics
+        self.classes = folder.classes
         # Two classes: the threshold on P(second class) chosen on validation; more: argmax.
-        self.threshold = metrics.get("decision_threshold")
+        self.threshold = folder.threshold
         self.max_tokens: int | None = self.cfg.text.max_len  # read of a text at most; None: all
 
     @property
     def name(self) -> str:
         """The run folder's name (what /health and the page call this model)."""
-        return self.run_dir.resolve().name
+        return self.folder.name
 
     def examples(self) -> list[dict]:
         """The run's example test reviews (examples.json)."""
-        return read_json(self.run_dir / runs.EXAMPLES)
+        return self.folder.examples()
 
     def describe(self) -> dict:
         """What /health shows of the model: preset, architecture, cell, length read."""
@@ -121,21 +118,3 @@ class RunModel:
         from .explain import occlusion
 
         return occlusion(self, text, keep_mode(long, self.cfg), target_class=target_class)
-
-
-def read_run(run_dir: Path) -> tuple[dict, dict]:
-    """(config.json, metrics.json) of a run folder `runs.verify` accepted; RunError or
-    ConfigError for a config or threshold that makes no sense."""
-    from ..errors import RunError
-
-    record, metrics = read_json(run_dir / runs.CONFIG), read_json(run_dir / runs.METRICS)
-    if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
-        raise RunError(f"{run_dir / runs.CONFIG} has no config object")
-    Config.from_dict(record["config"]).validate()  # an unknown or bad field: ConfigError
-    classes = record.get("classes", CLASS_NAMES)
-    if not isinstance(classes, list | tuple) or len(classes) < 2:
-        raise RunError(f"{run_dir / runs.CONFIG}: classes must be a list of 2 or more")
-    threshold = metrics.get("decision_threshold") if isinstance(metrics, dict) else None
-    if len(classes) == 2 and (not isinstance(threshold, int | float) or not 0 <= threshold <= 1):
-        raise RunError(f"{run_dir / runs.METRICS}: decision_threshold must be in [0, 1]")
-    return record, metrics

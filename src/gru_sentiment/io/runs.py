@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from ..config import Config
+from ..config import Config, old_names
 from ..errors import ConfigError, RunError
 from .files import TEMP_PREFIX, locked, read_json, sha256, write_json
 
@@ -133,7 +133,8 @@ def differences(run_dir: Path, record: dict) -> list[str]:
         if isinstance(values, dict) and isinstance(old, dict):
             values, old = settled(part, values), settled(part, old)
             keys = sorted(set(values) | set(old))
-            changed += [f"{part}.{k}" for k in keys if values.get(k) != old.get(k)]
+            names = old_names() if part == "config" else {}  # flat names -> paths
+            changed += [f"{part}.{names.get(k, k)}" for k in keys if values.get(k) != old.get(k)]
         elif values != old:
             changed.append(part)
     return changed

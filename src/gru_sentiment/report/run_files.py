@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config
-from ..data.corpus import CLASS_NAMES
 from ..data.splits import DataSpec, Splits, load_splits
 from ..errors import DataError, RunError
 from ..evaluation.predictions import SplitPredictions, read_predictions
+from ..inference.run_folder import RunFolder
 from ..io import runs
-from ..io.files import read_json
 
 
 @dataclass
@@ -47,16 +46,16 @@ def load_run(run_dir: Path) -> Run:
     if runs.is_complete(run_dir):
         present = (runs.CONFIG, runs.METRICS, runs.PREDICTIONS, runs.HISTORY, runs.EXAMPLES)
         runs.verify(run_dir, tuple(n for n in present if (run_dir / n).exists()))
-    record = read_json(run_dir / runs.CONFIG)
+    folder = RunFolder(run_dir)
     return Run(
         folder=run_dir,
-        name=f"{run_dir.resolve().name} ({record['config'].get('preset', '?')})",
-        record=record,
-        cfg=Config.from_dict(record["config"]),
-        metrics=read_json(run_dir / runs.METRICS),
+        name=f"{folder.name} ({folder.config.preset})",
+        record=folder.record,
+        cfg=folder.config,
+        metrics=folder.metrics,
         predictions=read_predictions(run_dir),
         neural=(run_dir / runs.MODEL).exists() and (run_dir / runs.HISTORY).exists(),
-        classes=tuple(record.get("classes", CLASS_NAMES)),
+        classes=folder.classes,
     )
 
 

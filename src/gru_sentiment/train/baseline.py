@@ -17,7 +17,7 @@ from ..io import runs
 from ..io.files import write_json
 from ..model.linear import BASELINE_C, TOKEN_PATTERN, TfidfScorer, clean, tfidf_logistic
 from ..report.html import write_report
-from .outputs import versions, write_evaluation
+from .outputs import write_evaluation, write_record
 
 
 def run_baseline(
@@ -63,19 +63,7 @@ def run_baseline(
             name: [len(token.findall(clean(t))) for t in getattr(splits, name).texts]
             for name in ("validation", "test")
         }
-        write_json(
-            run_dir / runs.CONFIG,
-            {
-                **record,
-                "model": model_name,
-                "seed": seed,
-                "source": splits.source,
-                "sizes": splits.sizes(),
-                "skipped": splits.skipped,
-                "classes": list(splits.classes),
-                "versions": versions(),
-            },
-        )
+        write_record(run_dir, {**record, "model": model_name}, splits)
         metrics = write_evaluation(run_dir, splits, val_probs, test_probs, lengths, None, seed)
         metrics.update(train_seconds=round(train_seconds, 1), features=len(model[0].vocabulary_))
         write_json(run_dir / runs.METRICS, metrics)

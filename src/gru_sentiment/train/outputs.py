@@ -32,6 +32,26 @@ def versions() -> dict:
     return found
 
 
+def write_record(run_dir: Path, record: dict, splits: Splits, device: bool = False) -> None:
+    """config.json (the one writer of it): `record` (config, data spec, and what else the
+    run says of itself), and what the data resolved to; with `device`, where the network
+    trains (backend, CPU, GPUs)."""
+    found = {
+        **record,
+        "seed": record["config"]["seed"],
+        "source": splits.source,
+        "sizes": splits.sizes(),
+        "skipped": splits.skipped,
+        "classes": list(splits.classes),
+        "versions": versions(),
+    }
+    if device:
+        from ..runtime import device_info
+
+        found.update(device_info())
+    write_json(run_dir / runs.CONFIG, found)
+
+
 def write_evaluation(
     run_dir: Path,
     splits: Splits,

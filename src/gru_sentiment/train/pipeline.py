@@ -21,13 +21,13 @@ from ..config import PRESETS, Config, preset
 from ..data.prepared import prepare_ids
 from ..data.splits import DataSpec, Splits, load_splits
 from ..data.text import TextEncoder
-from ..errors import ConfigError
+from ..errors import ConfigError, RunError
 from ..evaluation import metrics
+from ..inference.run_folder import RunFolder
 from ..io import runs
 from ..io.files import (
     home_dir,
     locked,
-    read_json,
     remove_temporaries,
     write_atomic,
     write_json,
@@ -36,7 +36,7 @@ from ..io.files import (
 from ..io.terminal import Log
 from ..model.names import EMBEDDING, ENCODER
 from .examples import Crops, crop_examples, training_data
-from .outputs import history_csv, versions, write_evaluation
+from .outputs import history_csv, write_evaluation, write_record
 from .scoring import batches, score
 from .tracking import Tracker, Tracking, track
 
@@ -76,7 +76,7 @@ def train_run(
         runs.claim(run_dir, record, force) as resumed,
         track(tracking, cfg, run_dir, splits.source, resumed, log) as tracker,
     ):
-        write_record(run_dir, record, splits)
+        write_record(run_dir, record, splits, device=True)
         keras.utils.set_random_seed(cfg.seed)
         encoder, encoded = prepare_ids(splits, cfg.text.vocab_size, log, cfg.text.strip_accents)
         encoder.save(run_dir / runs.TOKENIZER)
@@ -106,6 +106,34 @@ def train_run(
         )
         tracker.finish()  # the run folder is complete: its files become artifacts
         return found
+
+
+def train_or_reuse(
+    cfg: Config,
+    run_dir: Path,
+    spec: DataSpec,
+    force: bool = False,
+    log: Log = print,
+    lm: Path | None = None,
+    tracking: Tracking | None = None,
+) -> dict:
+    """The test metrics of `cfg` trained on `spec` in `run_dir`: a complete run of the same
+    config and data there is reused, one of another refused (RunError naming what differs)
+    unless `force` replaces it; an unfinished one of the same is resumed (`train_run`)."""
+    run_dir = Path(run_dir)
+    if not runs.is_complete(run_dir) or force:
+        return train_run(cfg, run_dir, spec, force=force, log=log, lm=lm, tracking=tracking)
+    changed = runs.differences(
+        run_dir, {"config": run_config(cfg, lm).to_dict(), "data": spec.__dict__}
+    )
+    if changed:
+        raise RunError(
+            f"{run_dir} holds a complete run of another configuration ({', '.join(changed)} "
+            "differ); pass --force to replace it, or choose another folder"
+        )
+    runs.tidy(run_dir)
+    log(f"{run_dir} already holds a complete run (pass --force to retrain it)")
+    return RunFolder(run_dir).metrics
 
 
 def check_vectors(cfg: Config) -> None:
@@ -162,11 +190,8 @@ def teacher_folder(cfg: Config, spec: DataSpec, splits: Splits, log: Log) -> Pat
     if teacher.distill and teacher.distill.teacher in PRESETS:
         raise ConfigError(f"the teacher preset {name} has a teacher preset itself")
     folder = home_dir() / "teachers" / runs.key(teacher.to_dict(), spec.__dict__, 20)
-    if runs.is_complete(folder):
-        log(f"using the teacher run {folder}")
-        return folder
-    log(f"training the teacher first: preset {name}, seed {cfg.seed}, in {folder}")
-    train_run(teacher, folder, spec, log=log)
+    log(f"the teacher: preset {name}, seed {cfg.seed}, in {folder}")
+    train_or_reuse(teacher, folder, spec, log=log)
     return folder
 
 
@@ -203,25 +228,6 @@ def load_data(spec: DataSpec, cfg: Config, log: Log) -> Splits:
     for warning in splits.warnings:
         log(warning)
     return splits
-
-
-def write_record(run_dir: Path, record: dict, splits: Splits) -> None:
-    """config.json: the config and data spec, and what they resolved to."""
-    from ..runtime import device_info
-
-    write_json(
-        run_dir / runs.CONFIG,
-        {
-            **record,
-            "seed": record["config"]["seed"],
-            "source": splits.source,
-            "sizes": splits.sizes(),
-            "skipped": splits.skipped,
-            "classes": list(splits.classes),
-            "versions": versions(),
-            **device_info(),
-        },
-    )
 
 
 def build(cfg: Config, n_classes: int = 2):
@@ -392,12 +398,12 @@ def evaluate_run(run_dir: Path, data_path: str | None = None, log: Log = print) 
     from ..inference.baseline import load_run
 
     model = load_run(run_dir)
-    spec = DataSpec.of_run(model.record)
+    spec = DataSpec.of_run(model.folder.record)
     spec.path = data_path or spec.path
     test = load_splits(spec, model.cfg.seed, model.cfg.fit.val_fraction, unlabeled=False).test
     probs, _ = model.score(test.texts, model.cfg.text.keep)
-    stored = read_json(Path(run_dir) / runs.METRICS)
-    threshold, classes = stored.get("threshold", 0.5), model.classes
-    found = metrics.test_metrics(test.labels, probs, threshold, classes)
-    log(metrics.classification_report(test.labels, probs, threshold, classes))
+    # at 0.5, as train reports its test metrics (the tutorial's cut; the chosen
+    # threshold's metrics sit beside them in metrics.json)
+    found = metrics.test_metrics(test.labels, probs, 0.5, model.classes)
+    log(metrics.classification_report(test.labels, probs, 0.5, model.classes))
     return found

@@ -23,7 +23,6 @@ from .runner import (
     run_experiment,
     save_record,
     train_each,
-    train_or_reuse,
 )
 from .summary import to_markdown, write_overview
 
@@ -41,6 +40,5 @@ __all__ = [
     "save_record",
     "to_markdown",
     "train_each",
-    "train_or_reuse",
     "write_overview",
 ]

@@ -16,6 +16,7 @@ from ...config import Config, parse_overrides, preset
 from ...data.splits import TABLE_SUFFIXES, DataSpec, load_corpus
 from ...errors import ConfigError, RunError
 from ...evaluation.predictions import read_predictions
+from ...inference.run_folder import RunFolder
 from ...io import runs
 from ...io.files import read_json, write_json, write_text
 from .catalogue import BASE_OVERRIDES, BASE_PRESET, EXPERIMENTS, MEASURES, THRESHOLD_SWEEP, Variant
@@ -59,9 +60,11 @@ TrainAll = Callable[[list[Job], DataSpec, Callable], None]
 
 def train_each(jobs: list[Job], spec: DataSpec, log: Callable) -> None:
     """Train (or reuse) the jobs' run folders one after another, in this process."""
+    from ..pipeline import train_or_reuse  # TensorFlow and the rest: only when training
+
     for job in jobs:
         log(f"--- {job.label}: {job.run_dir}")
-        train_or_reuse(job.cfg, job.run_dir, spec, log)
+        train_or_reuse(job.cfg, job.run_dir, spec, log=log)
         save_record(job, spec)
 
 
@@ -152,7 +155,7 @@ def run_experiment(
             run_dirs = [job.run_dir for job in jobs]
         results = sweep_thresholds(run_dirs)
         settings.update(runs=[relative(d) for d in run_dirs])
-        machines = [_machine(read_json(d / runs.CONFIG)) for d in run_dirs]
+        machines = [_machine(RunFolder(d).record) for d in run_dirs]
     else:
         rows = experiment.rows(base, Path(vectors) if vectors else None)
         if experiment.vectors:
@@ -259,27 +262,12 @@ def portable(spec: DataSpec) -> dict:
     return {**spec.__dict__, "path": path.name, "bytes": size}
 
 
-def train_or_reuse(cfg: Config, run_dir: Path, spec: DataSpec, log: Callable) -> None:
-    """Train `cfg` into `run_dir`, resuming an unfinished run; a complete one of the same
-    config and data is reused, one of another refused."""
-    if runs.is_complete(run_dir):
-        if runs.differences(run_dir, {"config": cfg.to_dict(), "data": spec.__dict__}):
-            raise RunError(
-                f"{run_dir} holds a complete run of another configuration or data; remove it"
-            )
-        log("complete, reusing it")
-        return
-    from ..pipeline import train_run
-
-    train_run(cfg, run_dir, spec, log=log)
-
-
 def save_record(job: Job, spec: DataSpec) -> None:
     """Write the record of `job`'s complete run (when it has a record path): what the
     tables need of it, about 1.5 KB."""
     if job.record is None:
         return
-    metrics = read_json(job.run_dir / runs.METRICS)
+    metrics = RunFolder(job.run_dir).metrics
     history = _history(job.run_dir)
     measures = {k: metrics[k] for k in MEASURES if k in metrics}
     measures["seconds_per_epoch"] = steady_seconds_per_epoch(history)
@@ -287,7 +275,7 @@ def save_record(job: Job, spec: DataSpec) -> None:
     record = {
         "config": job.cfg.to_dict(),
         "data": portable(spec),
-        "machine": _machine(read_json(job.run_dir / runs.CONFIG)),
+        "machine": _machine(RunFolder(job.run_dir).record),
         "measures": measures,
         "val_accuracy": [float(row["val_accuracy"]) for row in history],  # by epoch
     }

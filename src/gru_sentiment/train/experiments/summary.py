@@ -11,7 +11,7 @@ import numpy as np
 
 from ...evaluation import thresholds
 from ...evaluation.predictions import read_predictions
-from ...io import runs
+from ...inference.run_folder import RunFolder
 from ...io.files import read_json, write_text
 from .catalogue import (
     BASE_PRESET,
@@ -73,7 +73,7 @@ def sweep_thresholds(run_dirs: list[Path]) -> dict:
             {
                 "run": relative(run_dir),
                 "chosen": thresholds.choose(val.labels, val.probs),
-                "stored": read_json(run_dir / runs.METRICS).get("decision_threshold"),
+                "stored": RunFolder(run_dir).metrics.get("decision_threshold"),
                 "validation": thresholds.sweep(val.labels, val.probs),
                 "test": thresholds.sweep(test.labels, test.probs),
             }
