@@ -10,7 +10,7 @@
 #   bench/experiments.sh ../shared/data/aclImdb.tar.gz [NAMES] [EXTRA...]
 #
 # On a GPU machine: KERAS_BACKEND=jax and the set-up of bench/gpu.sh. On 2 CPU cores the
-# whole grid takes about 10 hours (a run: 5-15 minutes); it resumes where it stopped.
+# whole grid takes hours (each run's seconds are in its record); it resumes where it stopped.
 set -euo pipefail
 data=${1:?usage: bench/experiments.sh DATA [NAMES] [EXTRA...]}
 names=${2:-maxlen cell units conv-gru embeddings threshold}

@@ -5,10 +5,10 @@ a summary.
     .venv/bin/python bench/latency.py runs/tutorial --requests 2000 --clients 8
 
 The server is `gru-sentiment serve RUN_DIR --no-access-log` in its own process (a log
-line per request costs ~0.4 ms of CPU here); the clients share one asyncio loop (aiohttp,
-one keep-alive connection each) in this process, on the same machine, so the numbers
-include client CPU competing with the server (httpx as the client cost about 5 ms of
-p50 here: 18.0 ms against 13.1 ms). Measuring starts once /health says the server is
+line per request costs CPU the measurement should not include); the clients share one
+asyncio loop (aiohttp, one keep-alive connection each, lighter than httpx) in this
+process, on the same machine, so the numbers include client CPU competing with the
+server. Measuring starts once /health says the server is
 warm (XLA compiles one program per input shape, in the background at start-up) and
 after a few uncounted warm-up requests. The reviews are the run's examples.json.
 """

@@ -115,14 +115,6 @@ def main() -> None:
     # pip install --no-deps gru-sentiment, then numpy, tokenizers and onnxruntime
     slim = closure(list(PORTABLE)) | {"gru-sentiment": full["gru-sentiment"]}
 
-    def latency(seconds: list[float]) -> dict:
-        ms = sorted(s * 1000 for s in seconds)
-        return {
-            "p50_ms": round(statistics.median(ms), 2),
-            "p90_ms": round(ms[int(0.9 * len(ms))], 2),
-            "reviews_per_s": round(len(ms) / (sum(ms) / 1000), 1),
-        }
-
     result = {
         "command": "python bench/portable.py " + " ".join(sys.argv[1:]),
         "run": str(Path(args.run)),
@@ -148,6 +140,20 @@ def main() -> None:
     }
     out = REPO / "bench" / "results" / f"{date.today()}-{args.name}"
     out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    out.with_suffix(".md").write_text(markdown_table(result))
+    print(json.dumps(result, indent=2))
+
+
+def latency(seconds: list[float]) -> dict:
+    ms = sorted(s * 1000 for s in seconds)
+    return {
+        "p50_ms": round(statistics.median(ms), 2),
+        "p90_ms": round(ms[int(0.9 * len(ms))], 2),
+        "reviews_per_s": round(len(ms) / (sum(ms) / 1000), 1),
+    }
+
+
+def markdown_table(result: dict) -> str:
     b, s = result["batch_256"], result["single"]
     table = [
         "| | SentimentModel (Keras, TF) | portable (ONNX Runtime) |",
@@ -158,8 +164,7 @@ def main() -> None:
         f"{s['portable']['p50_ms']} / {s['portable']['p90_ms']} |",
         f"| install, MB | {result['install_mb']['full']} | {result['install_mb']['portable']} |",
     ]
-    out.with_suffix(".md").write_text("\n".join(table) + "\n")
-    print(json.dumps(result, indent=2))
+    return "\n".join(table) + "\n"
 
 
 if __name__ == "__main__":

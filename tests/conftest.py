@@ -252,6 +252,14 @@ def pooled_run(tmp_path_factory) -> Path:
     return out / "run"
 
 
+@pytest.fixture(scope="module")
+def model(pooled_run):
+    """The tiny pooled run loaded (explain, serve)."""
+    from gru_sentiment import SentimentModel
+
+    return SentimentModel.load(pooled_run)
+
+
 @pytest.fixture(scope="session")
 def multiclass_run(tmp_path_factory) -> Path:
     """A tiny pooled hybrid (n-gram branch and stack) on the three-class corpus, trained

@@ -14,13 +14,6 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def model(pooled_run):
-    from gru_sentiment import SentimentModel
-
-    return SentimentModel.load(pooled_run)
-
-
-@pytest.fixture(scope="module")
 def test_reviews(model):
     corpus = model.run_dir.parent / "corpus.jsonl"
     rows = [json.loads(line) for line in corpus.read_text().splitlines()]

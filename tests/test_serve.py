@@ -20,13 +20,6 @@ LIMITS = Limits(
 REVIEWS = ["great wonderful film", "awful boring plot", "the movie was moving", "dull waste"]
 
 
-@pytest.fixture(scope="module")
-def model(pooled_run):
-    from gru_sentiment import SentimentModel
-
-    return SentimentModel.load(pooled_run)
-
-
 @contextmanager
 def running_warm(app):
     """`running(app)`, yielded once its forward pass has compiled in the background: a

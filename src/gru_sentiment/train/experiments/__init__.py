@@ -8,9 +8,10 @@ Every run is an ordinary run folder `RUNS/<config hash>/seed-<n>/`, named by its
 configuration and data, so an interrupted experiment resumes (complete runs are reused, an
 unfinished one resumes its epochs) and a configuration several experiments share (the
 base) trains once. What the tables need of a complete run goes into a small record beside
-the results (`experiments/records/<config hash>-seed-<n>.json`), committed: the tables
-regrow from the records, and a grid that takes longer than one machine's session resumes
-on the next machine without the run folders.
+the results (`experiments/records/<config hash>-seed-<n>.json`), committed: a table whose
+runs all have records regrows from them (on data of the same name and size), and a grid
+that takes longer than one machine's session resumes on the next machine without the
+run folders.
 """
 
 from .catalogue import EXPERIMENTS, NAMES, Experiment, Variant
