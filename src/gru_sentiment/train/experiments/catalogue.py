@@ -13,8 +13,8 @@ from ...model.embeddings import vector_dim
 
 BASE_PRESET = "tutorial"  # the experiments vary the tutorial's model
 # The tutorial's model without a mask stays near chance for its first epochs (padding
-# read as input: docs/decisions.md), so the experiments mask the padding and batch reviews by length, as the
-# presets do (--set network.mask=false undoes it).
+# read as input: docs/decisions.md), so the experiments mask the padding and batch
+# reviews by length, as the presets do (--set network.mask=false undoes it).
 BASE_OVERRIDES = ("network.mask=true", "fit.bucket=true")
 UNITS, DROPOUTS = (32, 64, 128), (0.0, 0.2, 0.5)  # the units experiment's grid
 WHOLE = 100_000  # max_len that keeps every review whole (bucketed: no padding to it)
