@@ -38,7 +38,11 @@ TargetOpt = Annotated[
 CpuOpt = Annotated[bool, typer.Option("--cpu", help="Run on the CPU even when a GPU is present.")]
 SetOpt = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override any config field, FIELD=VALUE (repeatable)."),
+    typer.Option(
+        "--set",
+        help="Override a config field, PATH=VALUE, e.g. fit.epochs=3 (repeatable; "
+        "`gru-sentiment config` lists them).",
+    ),
 ]
 TrainLimitOpt = Annotated[int | None, typer.Option(help="Use a stratified subset of train.")]
 TestLimitOpt = Annotated[int | None, typer.Option(help="Use a stratified subset of test.")]
