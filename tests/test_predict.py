@@ -302,6 +302,27 @@ def test_cli_jsonl_keeps_fields_and_reports_bad_rows(run_dir, tmp_path):
     assert header == "text,id,probability,predicted,model_probability,truncated,kept,error"
 
 
+def test_prediction_columns_never_overwrite_input_columns_of_that_name(run_dir, tmp_path):
+    source = tmp_path / "scored.csv"  # a file scored before, its columns kept, scored again
+    source.write_text("text,predicted,model_predicted\ngreat film,mine,also mine\n")
+    for out in (tmp_path / "again.csv", tmp_path / "again.jsonl"):
+        args = ["predict", str(run_dir), "--input", str(source), "--output", str(out)]
+        assert runner.invoke(app, args).exit_code == 0
+        if out.suffix == ".csv":
+            header, row = out.read_text().splitlines()
+            assert header.split(",")[:4] == [
+                "text",
+                "predicted",
+                "model_predicted",
+                "model_predicted_2",
+            ]
+            assert row.startswith("great film,mine,also mine,")
+        else:
+            (row,) = [json.loads(line) for line in out.read_text().splitlines()]
+            assert (row["predicted"], row["model_predicted"]) == ("mine", "also mine")
+            assert row["model_predicted_2"] in ("negative", "positive")
+
+
 def test_cli_txt_input_one_review_per_line(run_dir, tmp_path):
     source = tmp_path / "reviews.txt"
     source.write_text(f"great film\n\n{LONG}\n")

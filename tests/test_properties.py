@@ -213,3 +213,20 @@ def test_hashed_ngrams_are_binary_in_range_and_the_same_for_the_same_ids(seqs, n
         alone = ngram_features([seq], ngram_max, n_features)
         assert (x[i] != alone).nnz == 0  # neighbours in the batch change nothing
         assert (x[i].nnz > 0) == (len(seq) > 0)
+
+
+NAMES = st.sampled_from(
+    ["text", "predicted", "model_predicted", "model_predicted_2", "probability", "p_a", "kept"]
+)
+
+
+@given(columns=st.lists(NAMES | st.text(max_size=8), unique=True, max_size=8))
+def test_prediction_columns_never_take_an_input_columns_name(columns):
+    """Every input column stays as it was; no output name repeats (Parquet refuses it)."""
+    from gru_sentiment.inference.scoring import output_columns, output_names
+
+    outputs = output_columns(["a", "b", "c"])
+    names = output_names(columns, outputs)
+    assert set(names) == set(outputs)
+    assert not set(names.values()) & set(columns)
+    assert len(set(names.values())) == len(outputs)

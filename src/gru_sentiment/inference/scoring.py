@@ -7,7 +7,7 @@ import codecs
 import csv
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import islice
+from itertools import chain, count, islice
 from pathlib import Path
 
 from ..data.tables import Row
@@ -66,9 +66,17 @@ def predict_rows(
 
 
 def output_names(columns: Sequence[str], outputs: Sequence[str] = OUTPUT_COLUMNS) -> dict[str, str]:
-    """Output column name per prediction column (`outputs`); an input column of the same
-    name is kept, and the prediction's column gets a `model_` prefix instead."""
-    return {c: f"model_{c}" if c in columns else c for c in outputs}
+    """Output column name per prediction column (`outputs`): its own name, or, when an
+    input column has it, `model_<name>`, then `model_<name>_2`, ... until none has: every
+    input column is kept as it was and no output name repeats (Parquet refuses repeats)."""
+    taken, names = set(columns), {}
+    for column in outputs:
+        numbered = (f"model_{column}_{n}" for n in count(2))
+        names[column] = next(
+            c for c in chain((column, f"model_{column}"), numbered) if c not in taken
+        )
+        taken.add(names[column])
+    return names
 
 
 def _bytes_or_escape(err: UnicodeEncodeError) -> tuple[bytes, int]:
