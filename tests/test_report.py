@@ -196,7 +196,10 @@ def test_report_in_a_complete_run_keeps_its_manifest_true(tiny_run):
 def test_report_never_overwrites_a_run_folders_own_files(tiny_run, name):
     before = (tiny_run / name).read_bytes()
     result = runner.invoke(app, ["report", str(tiny_run), "--out", str(tiny_run / name)])
-    assert result.exit_code == 2 and "a run folder's own file" in result.output
+    assert (
+        result.exit_code == 2
+        and "is a run folder, whose files only the tool writes" in result.output
+    )
     assert (tiny_run / name).read_bytes() == before
 
 

@@ -304,10 +304,14 @@ def explain(
     Example: gru-sentiment explain runs/tutorial "Great cast, but the plot was dull." --html e.html
     """
     check_positive(top=top)
+    from ..inference.explain import to_ansi, to_html
+    from ..io.destinations import check_output_file
+    from ..io.files import write_text
+
+    if html is not None:  # before the model loads: a bad destination costs nothing
+        load_or_fail(check_output_file, html, "the explanation")
     if text == "-":
         text = sys.stdin.read()
-    from ..inference.explain import to_ansi, to_html
-    from ..io.files import write_text
 
     model = load_model(run_dir, cpu, long)
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..data.tables import Row
 from ..errors import DataError
+from ..io.destinations import check_output_file
 from ..io.files import write_atomic
 from .run_model import RunModel, keep_mode
 
@@ -33,6 +34,7 @@ def check_output(output: Path, input_: Path | None = None) -> None:
         raise DataError(f"--output must end in .csv or .jsonl, not {output.name}")
     if input_ is not None and output.resolve() == input_.resolve():
         raise DataError(f"--output {output} is the input file; write the predictions elsewhere")
+    check_output_file(output, "the predictions")
 
 
 def predict_rows(

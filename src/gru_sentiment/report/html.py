@@ -22,9 +22,9 @@ import tempfile
 from pathlib import Path
 
 from ..data.splits import Splits
-from ..errors import RunError
 from ..evaluation import metrics
 from ..io import runs
+from ..io.destinations import check_output_file
 from ..io.files import read_json, sha256, write_json, write_text
 from . import multiclass
 from .error_sections import by_length, by_rating, error_section
@@ -60,7 +60,7 @@ def write_report(
     run = load_run(run_dir)
     base = load_run(Path(baseline)) if baseline else None
     out = Path(out) if out else run_dir / REPORT
-    _check_output(out)
+    _check_output(out, run_dir)
     texts_message = None
     if splits is None:
         splits, texts_message = load_run_splits(run)
@@ -90,13 +90,10 @@ def write_report(
     return out
 
 
-def _check_output(out: Path) -> None:
-    """Refuse to write the report over a file of a run folder (model, manifest, ...)."""
-    folder = out.resolve().parent
-    if out.name != REPORT and (runs.is_run_folder(folder) or out.name == runs.MANIFEST):
-        raise RunError(f"refusing to write the report over {out}: a run folder's own file")
-    if out.is_dir():
-        raise RunError(f"{out} is a folder; give the report's file name (e.g. report.html)")
+def _check_output(out: Path, run_dir: Path) -> None:
+    """Refuse to write the report over a file of a run folder (model, manifest, ...) or
+    anywhere in a folder of the tool's but the run's own report.html."""
+    check_output_file(out, "the report", allowed=Path(run_dir) / REPORT)
 
 
 def _summary(run: Run, base: Run | None) -> dict:
