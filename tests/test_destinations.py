@@ -76,3 +76,15 @@ def test_the_report_of_its_own_run_and_a_file_elsewhere_are_written(folders, tmp
     args = ["explain", str(folders["run"]), "a fine film", "--html", str(elsewhere)]
     assert CliRunner().invoke(app, args).exit_code == 0
     assert "<html" in elsewhere.read_text().lower()
+
+
+def test_a_user_folder_with_a_config_json_is_not_a_run_even_with_force(corpus_jsonl, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.json").write_text('{"config": {"preset": "tutorial"}}')
+    (mine / ".hidden").write_text("mine too")
+    before = snapshot(mine)
+    args = ["train", "--preset", "tutorial", "--data", str(corpus_jsonl), "--out", str(mine)]
+    result = CliRunner().invoke(app, [*args, "--force", "--epochs", "1"])
+    assert result.exit_code == 2 and "holds files that are not a run" in result.stderr
+    assert snapshot(mine) == before

@@ -91,6 +91,7 @@ def test_train_evaluate_and_reload_give_the_same_metrics(tmp_path, corpus_jsonl)
 def test_unfinished_run_with_another_config_is_not_mixed(tmp_path, corpus_jsonl):
     run_dir = tmp_path / "run"
     (run_dir).mkdir()
+    (run_dir / runs.MARKER).write_text("")  # the tool's folder, of an unfinished run
     (run_dir / runs.CONFIG).write_text(json.dumps({"config": {"seed": 1}, "data": {}}))
     result = runner.invoke(
         app, ["train", "--data", str(corpus_jsonl), "--out", str(run_dir), "--epochs", "1", *TINY]

@@ -42,8 +42,9 @@ def is_complete(run_dir: Path) -> bool:
 
 
 def is_run_folder(run_dir: Path) -> bool:
-    """Created by this tool (its marker, or a config.json of a run made before markers)."""
-    return (Path(run_dir) / MARKER).exists() or (Path(run_dir) / CONFIG).exists()
+    """Created by this tool: by its marker, never by a file a user could have made too
+    (a folder of the user's that holds a config.json is theirs)."""
+    return (Path(run_dir) / MARKER).exists()
 
 
 def check_destination(run_dir: Path) -> None:
