@@ -14,7 +14,7 @@ from conftest import CLI, TINY, wait_until
 from gru_sentiment import SentimentModel
 from gru_sentiment.data import imdb
 from gru_sentiment.io import runs
-from gru_sentiment.io.files import locked, read_json
+from gru_sentiment.io.files import TEMP_PREFIX, locked, read_json
 from gru_sentiment.model.training import STATE_FILE
 
 # Runs the CLI with `MODULE:ATTRIBUTE` wrapped so that its N-th call (counting only calls
@@ -173,7 +173,7 @@ def test_cached_token_ids_killed_mid_write_are_redone_without_leftovers(
     (folder,) = (tmp_path / "home" / "prepared").iterdir()
     # what a process killed while writing ids.npy leaves: no "done", a hidden temporary
     (folder / "done").unlink()
-    (folder / ".ids.npy.k1ll3d.npy").write_bytes(b"half")
+    (folder / f"{TEMP_PREFIX}ids.npy.k1ll3d.npy").write_bytes(b"half")
     lines = []
     _, again = prepare_ids(splits, 100, log=lines.append)
     assert "tokenized and encoded" in lines[0]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from gru_sentiment.errors import RunError
 from gru_sentiment.io import runs
-from gru_sentiment.io.files import read_json, write_atomic, write_json
+from gru_sentiment.io.files import TEMP_PREFIX, read_json, write_atomic, write_json
 
 RECORD = {"config": {"seed": 1}, "data": {"path": "x"}}
 
@@ -78,9 +78,9 @@ def test_complete_runs_need_force_and_unfinished_ones_resume(tmp_path):
     run_dir = tmp_path / "run"
     claim(run_dir)
     (run_dir / runs.CONFIG).write_text(json.dumps(RECORD))
-    (run_dir / ".model.keras.x1.keras").write_text("half")  # a killed atomic write
+    (run_dir / f"{TEMP_PREFIX}model.keras.x1.keras").write_text("half")  # a killed write
     assert claim(run_dir) is True  # same record, unfinished: resume
-    assert not (run_dir / ".model.keras.x1.keras").exists()
+    assert not (run_dir / f"{TEMP_PREFIX}model.keras.x1.keras").exists()
     with pytest.raises(RunError, match=r"another configuration \(config.seed differ\)"):
         claim(run_dir, {**RECORD, "config": {"seed": 2}})
     runs.write_manifest(run_dir)
@@ -122,6 +122,19 @@ def complete_run(tmp_path, files):
         (run_dir / name).write_bytes(data)
     runs.write_manifest(run_dir)
     return run_dir
+
+
+def test_tidying_a_run_removes_the_tools_temporaries_and_no_hidden_file_of_the_user(tmp_path):
+    run_dir = complete_run(tmp_path, {"a.txt": b"a", "sub/b.txt": b"b"})
+    mine = {".notes": "mine", ".a.txt.swp": "an editor's", "sub/.b.txt.x1.txt": "mine too"}
+    for name, text in mine.items():
+        (run_dir / name).write_text(text)
+    left = [run_dir / f"{TEMP_PREFIX}a.txt.k1ll3d.txt", run_dir / f"sub/{TEMP_PREFIX}b.txt.x.txt"]
+    for path in left:  # what a process killed mid-write leaves
+        path.write_text("half")
+    runs.tidy(run_dir)
+    assert not any(path.exists() for path in left)
+    assert {name: (run_dir / name).read_text() for name in mine} == mine
 
 
 def edit_manifest(run_dir, **entries):

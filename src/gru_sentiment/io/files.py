@@ -14,7 +14,9 @@ from pathlib import Path
 
 from ..errors import RunError
 
-TEMP_PREFIX = "."  # temporary files are hidden: `.<name>.<random><suffix>`
+# Temporary files are hidden and named as the tool's own, `.gru-tmp.<name>.<random><suffix>`:
+# cleaning up after a killed process removes those and never a user's hidden file.
+TEMP_PREFIX = ".gru-tmp."
 # Read once: os.umask can only be read by setting it, which is not thread-safe.
 UMASK = os.umask(0o022)
 os.umask(UMASK)

@@ -166,9 +166,10 @@ def _prepare(run_dir: Path, record: dict, force: bool) -> bool:
 
 
 def _remove_temporaries(run_dir: Path) -> None:
-    """The hidden files of atomic writes a killed process left (the marker aside)."""
+    """The temporary files of atomic writes a killed process left: by their prefix, so
+    that a user's own hidden files stay."""
     for leftover in run_dir.rglob(f"{TEMP_PREFIX}*"):
-        if leftover.is_file() and leftover.name != MARKER:
+        if leftover.is_file():
             leftover.unlink()
 
 
@@ -176,7 +177,7 @@ def tidy(run_dir: Path) -> None:
     """Remove what a process killed after writing the manifest left in a complete run:
     its checkpoints and temporary files."""
     run_dir = Path(run_dir)
-    if not (run_dir / CHECKPOINTS).exists() and not any(run_dir.rglob(f"{TEMP_PREFIX}*.*")):
+    if not (run_dir / CHECKPOINTS).exists() and not any(run_dir.rglob(f"{TEMP_PREFIX}*")):
         return
     with locked(run_dir / MARKER, f"{run_dir} is being written by another process"):
         shutil.rmtree(run_dir / CHECKPOINTS, ignore_errors=True)
