@@ -88,3 +88,20 @@ def test_a_user_folder_with_a_config_json_is_not_a_run_even_with_force(corpus_js
     result = CliRunner().invoke(app, [*args, "--force", "--epochs", "1"])
     assert result.exit_code == 2 and "holds files that are not a run" in result.stderr
     assert snapshot(mine) == before
+
+
+def test_export_force_replaces_its_own_bundle_never_a_users_folder_with_a_bundle_json(
+    folders, tmp_path
+):
+    mine = folders["bundle"]  # a user's folder that happens to hold a bundle.json
+    before = snapshot(mine)
+    args = ["export", str(folders["run"]), "--out", str(mine), "--force"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "is not a bundle `export` made" in result.stderr
+    assert snapshot(mine) == before
+    ours = tmp_path / "ours"
+    for _ in range(2):  # made, then replaced with --force
+        args = ["export", str(folders["run"]), "--out", str(ours), "--force"]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+    assert (ours / "bundle.json").is_file()

@@ -17,6 +17,7 @@ from . import runs
 OWNED_BY = {
     runs.MARKER: "a run folder",
     runs.MANIFEST: "a run folder",
+    ".gru-sentiment-bundle": "an export bundle",
     "bundle.json": "an export bundle",
     ".gru-sentiment-evaluation": "an evaluation folder",
 }
