@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..config import DEFAULT_PRESET, PRESETS, Config, knobs
+from ..config import DEFAULT_PRESET, PRESETS, Config, knobs, preset
 from .common import load_or_fail
 
 
@@ -23,8 +23,6 @@ def config(
 
     Example: gru-sentiment config --preset tutorial
     """
-    from ..config import preset
-
     cfg = load_or_fail(preset, preset_name)
     rows = field_rows(cfg)
     if as_json:

@@ -30,10 +30,11 @@ def parse_overrides(
     name is applied to its new path, and `note` (default: stderr) told so."""
     note = note or (lambda line: print(line, file=sys.stderr))
     changes: dict[str, object] = {}
+    renamed = old_names()
     for assignment in assignments:
         name, sep, raw = assignment.partition("=")
         name = name.strip().replace("-", "_")
-        path = old_names().get(name, name)
+        path = renamed.get(name, name)
         if not sep or path == "preset" or not _known(path):
             if path == "preset":  # the name records what the run started from
                 raise ConfigError("--set cannot rename the preset; choose one with --preset")

@@ -34,6 +34,7 @@ from ..data.text import PAD_ID, START_ID
 from ..errors import RunError, require
 from ..inference.model import SentimentModel
 from ..io import runs
+from ..io.destinations import BUNDLE_MARKER
 from ..io.files import sha256, write_json
 from ..portable import BUNDLE, FORMAT, MULTICLASS_VERSION, VERSION, PortableModel
 from .to_onnx import INPUT, OUTPUT  # the same names in both formats
@@ -42,7 +43,6 @@ FORMATS = ("onnx", "savedmodel")
 NETWORK = {"onnx": "network.onnx", "savedmodel": "savedmodel"}
 NGRAM_WEIGHTS = "ngram_weights.f32"
 SPEC = "SPEC.md"  # how to score with the bundle, in any language
-MARKER = ".gru-sentiment-bundle"  # this folder was made by `export`: --force may replace it
 TOLERANCE = 1e-5  # largest |P(bundle) - P(run)| accepted on the run's example reviews
 
 
@@ -59,7 +59,7 @@ def export_run(run_dir: Path, fmt: str, out: Path, force: bool = False) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        (work / MARKER).write_text("written by gru-sentiment export\n")
+        (work / BUNDLE_MARKER).write_text("written by gru-sentiment export\n")
         spec = _write(model, fmt, work)
         difference = _check(model, work) if fmt == "onnx" else None
         if out.exists():
@@ -74,7 +74,7 @@ def _check_out(out: Path, force: bool) -> None:
     runs.check_destination(out)
     if not out.exists():
         return
-    if not (out / MARKER).is_file():  # a bundle.json alone could be the user's
+    if not (out / BUNDLE_MARKER).is_file():  # a bundle.json alone could be the user's
         raise RunError(f"{out} exists and is not a bundle `export` made; choose a new folder")
     if not force:
         raise RunError(f"{out} already holds a bundle; pass --force to replace it")

@@ -13,13 +13,15 @@ from pathlib import Path
 from ..errors import RunError
 from . import runs
 
+BUNDLE_MARKER = ".gru-sentiment-bundle"  # made by `export`: --force may replace it
+EVALUATION_MARKER = ".gru-sentiment-evaluation"  # made by `evaluate`: it may be rewritten
 # The file that marks a folder as the tool's, and what such a folder is.
 OWNED_BY = {
     runs.MARKER: "a run folder",
     runs.MANIFEST: "a run folder",
-    ".gru-sentiment-bundle": "an export bundle",
+    BUNDLE_MARKER: "an export bundle",
     "bundle.json": "an export bundle",
-    ".gru-sentiment-evaluation": "an evaluation folder",
+    EVALUATION_MARKER: "an evaluation folder",
 }
 
 

@@ -20,10 +20,10 @@ from ..evaluation import calibration, metrics
 from ..evaluation.decision import predicted
 from ..inference.run_model import RunModel
 from ..io import runs
+from ..io.destinations import EVALUATION_MARKER
 from ..io.files import write_json, write_text
 from . import plots
 
-MARKER = ".gru-sentiment-evaluation"  # this folder was made by `evaluate`: it may be rewritten
 METRICS, FIGURE, PAGE = "metrics.json", "reliability.png", "report.html"
 CHUNK = 2048  # texts scored at a time (memory bounded, progress shown)
 ERRORS_SHOWN = 10
@@ -39,7 +39,7 @@ def check_evaluation_folder(out: Path) -> None:
             raise RunError(f"{out} is inside the run folder {folder}; choose a folder outside it")
     if out.exists() and (out.is_symlink() or not out.is_dir()):
         raise RunError(f"{out} is a file or a symlink, not a folder for an evaluation")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
+    if out.is_dir() and any(out.iterdir()) and not (out / EVALUATION_MARKER).exists():
         raise RunError(f"{out} holds files that `evaluate` did not write; choose a new folder")
 
 
@@ -66,7 +66,7 @@ def evaluate_file(
         texts_per_second=round(len(labels) / max(seconds, 1e-9), 1),
     )
     out.mkdir(parents=True, exist_ok=True)
-    write_text(out / MARKER, "written by gru-sentiment evaluate\n")
+    write_text(out / EVALUATION_MARKER, "written by gru-sentiment evaluate\n")
     write_json(out / METRICS, found)
     plots.reliability_bins(found["reliability"], len(model.classes) == 2, out / FIGURE)
     write_text(out / PAGE, _page(found, out / FIGURE))

@@ -60,7 +60,8 @@ def write_report(
     run = load_run(run_dir)
     base = load_run(Path(baseline)) if baseline else None
     out = Path(out) if out else run_dir / REPORT
-    _check_output(out, run_dir)
+    # never a file of a tool's folder but the run's own report
+    check_output_file(out, "the report", allowed=run_dir / REPORT)
     texts_message = None
     if splits is None:
         splits, texts_message = load_run_splits(run)
@@ -88,12 +89,6 @@ def write_report(
     write_text(out, html)
     _update_manifest(out)
     return out
-
-
-def _check_output(out: Path, run_dir: Path) -> None:
-    """Refuse to write the report over a file of a run folder (model, manifest, ...) or
-    anywhere in a folder of the tool's but the run's own report.html."""
-    check_output_file(out, "the report", allowed=Path(run_dir) / REPORT)
 
 
 def _summary(run: Run, base: Run | None) -> dict:
